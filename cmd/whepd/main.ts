@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/** whepd entry point: argv, signals and exit codes; everything else lives in internal/. */
+import { readFileSync } from 'node:fs';
+import { App } from '../../internal/app/index.js';
+import { loadConfig } from '../../internal/config/index.js';
+import { ConfigError } from '../../internal/errors/index.js';
+import { createLogger } from '../../internal/log/index.js';
+
+const EXIT_USAGE = 64;
+const EXIT_CONFIG = 2;
+
+const HELP = `whepd: serve live streams to browsers over WHEP (WebRTC), fed by FFmpeg
+
+Usage:
+  whepd --config <file>     serve the streams in <file>
+  whepd check <file>        validate <file>; exit 0 if valid, 2 with every problem otherwise
+  whepd --help | --version
+
+Endpoints (see README.md and docs/whep.md):
+  POST   /whep/<stream>             SDP offer in, 201 + SDP answer + Location out
+  PATCH  /whep/<stream>/<session>   trickle ICE (application/trickle-ice-sdpfrag, If-Match)
+  DELETE /whep/<stream>/<session>   leave
+  GET    /                          stream list; GET /play/<stream> plays one in the browser
+
+Signals: SIGTERM/SIGINT drain and exit 0.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function printConfigError(err: ConfigError): void {
+  process.stderr.write(`whepd: ${err.message}\n`);
+}
+
+async function serve(file: string): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      printConfigError(err);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+  const log = createLogger(config.log.level);
+  const app = await App.start(config, log);
+  log.info({ url: app.url, streams: config.streams.map((s) => s.id) }, 'whepd listening');
+  for (const s of config.streams) {
+    log.info(`stream ${s.id}: WHEP ${app.url}/whep/${s.id}  player ${app.url}/play/${s.id}`);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('shutdown took longer than 5 s; exiting');
+      process.exit(1);
+    }, 5000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [first, second] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  if (first === 'check') {
+    if (!second) {
+      process.stderr.write('whepd check: missing <file>\n');
+      process.exit(EXIT_USAGE);
+    }
+    try {
+      const cfg = loadConfig(second);
+      process.stdout.write(`${second}: ok (${cfg.streams.length} stream${cfg.streams.length === 1 ? '' : 's'})\n`);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        printConfigError(err);
+        process.exit(EXIT_CONFIG);
+      }
+      throw err;
+    }
+    return;
+  }
+  let file: string | undefined;
+  if (first === '--config' || first === '-c') file = second;
+  else if (first?.startsWith('--config=')) file = first.slice('--config='.length);
+  if (!file) {
+    process.stderr.write(`whepd: missing --config <file>\n\n${HELP}`);
+    process.exit(EXIT_USAGE);
+  }
+  await serve(file);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`whepd: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,158 @@
+/**
+ * Composition root: the only module that reads the whole config. Builds streams, the session
+ * registry and the HTTP server in order, and closes them in reverse.
+ */
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { isFileInput, parseListen } from '../config/index.js';
+import type { Config } from '../config/index.js';
+import { Stream } from '../stream/index.js';
+import { ViewerPeer } from '../webrtc/index.js';
+import { SessionRegistry, corsMiddleware, whepRoutes } from '../whep/index.js';
+import type { PeerFactory, StreamDirectory } from '../whep/index.js';
+import { playerRoutes } from '../player/index.js';
+
+/** A running whepd. Emits `close` once. */
+export class App extends EventEmitter {
+  readonly config: Config;
+  readonly streams: ReadonlyMap<string, Stream>;
+  readonly registry: SessionRegistry;
+  readonly http: Hono;
+  readonly #log: Logger;
+  #server: ServerType | undefined;
+  #draining = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(config: Config, log: Logger) {
+    super();
+    this.config = config;
+    this.#log = log;
+    const streams = new Map<string, Stream>();
+    for (const s of config.streams) {
+      streams.set(
+        s.id,
+        new Stream({
+          id: s.id,
+          input: s.input,
+          inputArgs: s.inputArgs,
+          loop: s.loop,
+          isFile: isFileInput(s.input),
+          video: s.video,
+          keyframeIntervalS: s.keyframeIntervalS,
+          videoBitrateKbps: s.videoBitrateKbps,
+          audioBitrateKbps: s.audioBitrateKbps,
+          ffmpegPath: config.ffmpeg.path,
+          ffprobePath: config.ffmpeg.ffprobePath,
+          probeTimeoutMs: config.ffmpeg.probeTimeoutMs,
+          restartMinMs: config.ffmpeg.restartMinMs,
+          restartMaxMs: config.ffmpeg.restartMaxMs,
+          stopGraceMs: config.ffmpeg.stopGraceMs,
+          log: log.child({ stream: s.id }),
+        }),
+      );
+    }
+    this.streams = streams;
+    this.registry = new SessionRegistry(config.limits);
+    const directory: StreamDirectory = { get: (id) => streams.get(id), list: () => [...streams.values()] };
+    const w = config.webrtc;
+    const createPeer: PeerFactory = (offer, plan, ids) =>
+      ViewerPeer.answer(offer, plan, ids, {
+        iceServers: w.iceServers,
+        gatheringTimeoutMs: w.gatheringTimeoutMs,
+        ...(w.bindAddress ? { bindAddress: w.bindAddress } : {}),
+        ...(w.portRangeBegin !== undefined ? { portRangeBegin: w.portRangeBegin } : {}),
+        ...(w.portRangeEnd !== undefined ? { portRangeEnd: w.portRangeEnd } : {}),
+      });
+    const http = new Hono();
+    http.use('*', corsMiddleware(config.http.corsOrigins));
+    http.route(
+      '/',
+      whepRoutes({
+        streams: directory,
+        registry: this.registry,
+        createPeer,
+        iceServers: w.iceServers,
+        maxBodyBytes: config.http.maxBodyBytes,
+        timers: { handshakeTimeoutMs: w.handshakeTimeoutMs, disconnectGraceMs: w.disconnectGraceMs },
+        log: log.child({ component: 'whep' }),
+        isDraining: () => this.#draining,
+      }),
+    );
+    http.route('/', playerRoutes({ listStreams: () => [...streams.values()].map((s) => ({ id: s.id, state: s.state, viewers: s.viewerCount, lastError: s.lastError })) }));
+    http.notFound((c) => c.text('not found\n', 404));
+    this.http = http;
+  }
+
+  /** Builds everything, starts every stream, and listens. Rejects if the HTTP port cannot be bound. */
+  static async start(config: Config, log: Logger): Promise<App> {
+    const app = new App(config, log);
+    for (const s of app.streams.values()) s.start();
+    try {
+      await app.#listen();
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+    return app;
+  }
+
+  async #listen(): Promise<void> {
+    const listen = parseListen(this.config.http.listen);
+    if (!listen) throw new Error(`bad http.listen ${this.config.http.listen}`);
+    await new Promise<void>((resolve, reject) => {
+      const server = serve({ fetch: this.http.fetch, hostname: listen.host, port: listen.port }, () => resolve());
+      server.once('error', reject);
+      this.#server = server;
+    });
+    this.#server?.on('error', (err) => this.#log.error({ err }, 'HTTP server error'));
+  }
+
+  /** The bound HTTP address (port resolved when the config asked for 0). */
+  get address(): { host: string; port: number } {
+    const a = this.#server?.address() as AddressInfo | null | undefined;
+    const listen = parseListen(this.config.http.listen);
+    return { host: listen?.host ?? '127.0.0.1', port: a?.port ?? listen?.port ?? 0 };
+  }
+
+  /** Base URL for clients, e.g. http://127.0.0.1:8889 */
+  get url(): string {
+    const { host, port } = this.address;
+    const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+    return `http://${h}:${port}`;
+  }
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Shuts down in phases: refuse new sessions (503), close every session, stop every stream
+   * (FFmpeg SIGTERM then SIGKILL), close the HTTP server. Idempotent; resolves when all is gone.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    this.#draining = true;
+    this.registry.closeAll('whepd is shutting down');
+    for (const s of this.streams.values()) s.close();
+    await Promise.all([...this.streams.values()].map((s) => s.stopped()));
+    const server = this.#server;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+    }
+    this.emit('close');
+  }
+}

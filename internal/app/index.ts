@@ -1,0 +1,2 @@
+/** App: the composition root. */
+export { App } from './app.js';

@@ -1,0 +1,106 @@
+/** The JSON schema of whepd's config file; ajv fills in the defaults written here. */
+
+const streamId = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' } as const;
+
+const iceServer = {
+  anyOf: [
+    { type: 'string', pattern: '^(stun|stuns|turn|turns):', minLength: 6 },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['urls'],
+      properties: {
+        urls: {
+          anyOf: [
+            { type: 'string', pattern: '^(stun|stuns|turn|turns):' },
+            { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(stun|stuns|turn|turns):' } },
+          ],
+        },
+        username: { type: 'string' },
+        credential: { type: 'string' },
+      },
+    },
+  ],
+} as const;
+
+/** JSON schema (draft-07 as ajv speaks it) for the whole config file. */
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['streams'],
+  properties: {
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        listen: { type: 'string', default: '127.0.0.1:8889', minLength: 3 },
+        corsOrigins: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, default: ['*'] },
+        maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 1048576, default: 65536 },
+      },
+    },
+    webrtc: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        bindAddress: { type: 'string', minLength: 1 },
+        iceServers: { type: 'array', items: iceServer, default: [] },
+        portRangeBegin: { type: 'integer', minimum: 1024, maximum: 65535 },
+        portRangeEnd: { type: 'integer', minimum: 1024, maximum: 65535 },
+        gatheringTimeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
+        handshakeTimeoutMs: { type: 'integer', minimum: 500, maximum: 300000, default: 10000 },
+        disconnectGraceMs: { type: 'integer', minimum: 0, maximum: 60000, default: 5000 },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        viewersPerStream: { type: 'integer', minimum: 1, maximum: 100000, default: 8 },
+        viewersTotal: { type: 'integer', minimum: 1, maximum: 100000, default: 32 },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+      },
+    },
+    ffmpeg: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        path: { type: 'string', minLength: 1, default: 'ffmpeg' },
+        ffprobePath: { type: 'string', minLength: 1, default: 'ffprobe' },
+        probeTimeoutMs: { type: 'integer', minimum: 1000, maximum: 120000, default: 15000 },
+        restartMinMs: { type: 'integer', minimum: 100, maximum: 600000, default: 1000 },
+        restartMaxMs: { type: 'integer', minimum: 100, maximum: 600000, default: 30000 },
+        stopGraceMs: { type: 'integer', minimum: 100, maximum: 60000, default: 2000 },
+      },
+    },
+    streams: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'input'],
+        properties: {
+          id: streamId,
+          input: { type: 'string', minLength: 1 },
+          loop: { type: 'boolean', default: false },
+          inputArgs: { type: 'array', items: { type: 'string' }, default: [] },
+          video: { enum: ['auto', 'copy', 'transcode'], default: 'auto' },
+          keyframeIntervalS: { type: 'number', exclusiveMinimum: 0, maximum: 10, default: 1 },
+          videoBitrateKbps: { type: 'integer', minimum: 100, maximum: 50000, default: 2500 },
+          audioBitrateKbps: { type: 'integer', minimum: 16, maximum: 510, default: 96 },
+        },
+      },
+    },
+  },
+} as const;

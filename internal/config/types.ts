@@ -1,0 +1,50 @@
+/** The validated, defaulted, frozen config as the rest of whepd sees it. */
+
+/** A STUN/TURN server as written in the config (string URL or RTCIceServer-like object). */
+export type IceServerConfig = string | { urls: string | string[]; username?: string; credential?: string };
+
+/** How a stream's video leaves FFmpeg: copied when safe, or always re-encoded. */
+export type VideoMode = 'auto' | 'copy' | 'transcode';
+
+/** One configured stream. */
+export interface StreamConfig {
+  readonly id: string;
+  readonly input: string;
+  readonly loop: boolean;
+  readonly inputArgs: readonly string[];
+  readonly video: VideoMode;
+  readonly keyframeIntervalS: number;
+  readonly videoBitrateKbps: number;
+  readonly audioBitrateKbps: number;
+}
+
+/** The whole config file. */
+export interface Config {
+  readonly http: { readonly listen: string; readonly corsOrigins: readonly string[]; readonly maxBodyBytes: number };
+  readonly webrtc: {
+    readonly bindAddress?: string;
+    readonly iceServers: readonly IceServerConfig[];
+    readonly portRangeBegin?: number;
+    readonly portRangeEnd?: number;
+    readonly gatheringTimeoutMs: number;
+    readonly handshakeTimeoutMs: number;
+    readonly disconnectGraceMs: number;
+  };
+  readonly limits: { readonly viewersPerStream: number; readonly viewersTotal: number };
+  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  readonly ffmpeg: {
+    readonly path: string;
+    readonly ffprobePath: string;
+    readonly probeTimeoutMs: number;
+    readonly restartMinMs: number;
+    readonly restartMaxMs: number;
+    readonly stopGraceMs: number;
+  };
+  readonly streams: readonly StreamConfig[];
+}
+
+/** `host:port` split; IPv6 hosts are written `[::1]:8889`. */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}

@@ -1,0 +1,127 @@
+/** ffprobe: what the input carries, so whepd can copy safe H264, re-encode the rest, or explain. */
+import { execa } from 'execa';
+import { buildProbeArgs } from './args.js';
+
+/** The first video stream as ffprobe saw it. */
+export interface ProbedVideo {
+  codec: string;
+  profile: string;
+  pixFmt: string;
+  hasBFrames: boolean;
+  width: number;
+  height: number;
+  /** Frames per second, when the container says. */
+  frameRate?: number;
+}
+
+/** The first audio stream as ffprobe saw it. */
+export interface ProbedAudio {
+  codec: string;
+  sampleRate: number;
+  channels: number;
+}
+
+/** What an input holds; a missing kind is undefined. */
+export interface ProbeResult {
+  video?: ProbedVideo;
+  audio?: ProbedAudio;
+}
+
+/** Why a probe failed, in one sentence for state and logs. */
+export class ProbeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProbeError';
+  }
+}
+
+interface FfprobeStream {
+  codec_type?: string;
+  codec_name?: string;
+  profile?: string;
+  pix_fmt?: string;
+  has_b_frames?: number;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  sample_rate?: string;
+  channels?: number;
+}
+
+function rate(text: string | undefined): number | undefined {
+  if (!text) return undefined;
+  const [n, d] = text.split('/').map(Number);
+  if (!n || !d || !Number.isFinite(n / d)) return undefined;
+  return n / d;
+}
+
+/** Interprets ffprobe's JSON; exported for tests. */
+export function parseProbeOutput(json: string): ProbeResult {
+  const parsed = JSON.parse(json) as { streams?: FfprobeStream[] };
+  const streams = parsed.streams ?? [];
+  const v = streams.find((s) => s.codec_type === 'video');
+  const a = streams.find((s) => s.codec_type === 'audio');
+  const result: ProbeResult = {};
+  if (v) {
+    const fr = rate(v.avg_frame_rate) ?? rate(v.r_frame_rate);
+    result.video = {
+      codec: v.codec_name ?? 'unknown',
+      profile: v.profile ?? '',
+      pixFmt: v.pix_fmt ?? '',
+      hasBFrames: (v.has_b_frames ?? 0) > 0,
+      width: v.width ?? 0,
+      height: v.height ?? 0,
+      ...(fr !== undefined && fr < 1000 ? { frameRate: fr } : {}),
+    };
+  }
+  if (a) {
+    result.audio = { codec: a.codec_name ?? 'unknown', sampleRate: Number(a.sample_rate ?? 0), channels: a.channels ?? 0 };
+  }
+  return result;
+}
+
+/**
+ * True when browsers decode this H264 as it is: constrained baseline or baseline (no B-frames),
+ * 4:2:0. Anything else (High with B-frames decodes at ~2 fps in Chromium) gets re-encoded.
+ */
+export function isWebRtcSafeH264(video: ProbedVideo): boolean {
+  return (
+    video.codec === 'h264' &&
+    /^(constrained )?baseline$/i.test(video.profile) &&
+    !video.hasBFrames &&
+    (video.pixFmt === 'yuv420p' || video.pixFmt === 'yuvj420p')
+  );
+}
+
+/** Runs ffprobe with a deadline; throws ProbeError with a sentence a person can act on. */
+export async function probeInput(
+  ffprobePath: string,
+  input: string,
+  inputArgs: readonly string[],
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
+  const result = await execa(ffprobePath, buildProbeArgs(input, inputArgs), {
+    ...(signal ? { cancelSignal: signal } : {}),
+    reject: false,
+    timeout: timeoutMs,
+    stdin: 'ignore',
+    maxBuffer: 4 * 1024 * 1024,
+    forceKillAfterDelay: 1000,
+  });
+  if ((result as { code?: string }).code === 'ENOENT') {
+    throw new ProbeError(`${ffprobePath} is not installed (apt-get install ffmpeg), so whepd cannot read ${input}`);
+  }
+  if (result.isCanceled) throw new ProbeError('probe cancelled: the stream is closing');
+  if (result.timedOut) throw new ProbeError(`probing ${input} took longer than ${timeoutMs} ms`);
+  if (result.exitCode !== 0) {
+    const last = String(result.stderr).trim().split('\n').pop() ?? '';
+    throw new ProbeError(`cannot read input ${input}: ${last || `ffprobe exited with ${result.exitCode}`}`);
+  }
+  try {
+    return parseProbeOutput(String(result.stdout));
+  } catch (err) {
+    throw new ProbeError(`ffprobe printed output whepd cannot parse for ${input}`, { cause: err });
+  }
+}

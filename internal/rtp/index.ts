@@ -1,0 +1,20 @@
+/** RTP: packet parsing and rewriting (pure), H264 keyframe detection, UDP ingest. */
+export {
+  checkRtp,
+  isRtcp,
+  payloadOffset,
+  payloadEnd,
+  sequenceNumber,
+  timestamp,
+  ssrc,
+  payloadType,
+  setPayloadType,
+  setSsrc,
+  RTP_HEADER_BYTES,
+  MAX_RTP_BYTES,
+} from './packet.js';
+export type { RtpVerdict } from './packet.js';
+export { keyframePart } from './h264.js';
+export type { KeyframePart } from './h264.js';
+export { RtpIngest } from './ingest.js';
+export type { IngestCounters, IngestOptions, PacketHandler } from './ingest.js';

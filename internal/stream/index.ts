@@ -1,0 +1,5 @@
+/** Stream: one input's FFmpeg run, ingest, keyframe gate, fan-out and teardown. */
+export { Stream } from './stream.js';
+export type { StreamOptions } from './stream.js';
+export { PayloadTypeGroups } from './fanout.js';
+export type { StreamViewer, StreamState, StreamIdentity, StreamStatus } from './types.js';

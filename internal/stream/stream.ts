@@ -1,0 +1,314 @@
+/**
+ * One live stream: probes the input, binds the ingest sockets, runs FFmpeg, gates each new viewer
+ * on a keyframe, fans packets out, and on FFmpeg exit tears every viewer down before it releases
+ * the sockets, then restarts with backoff.
+ */
+import { EventEmitter } from 'node:events';
+import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { RtpIngest, keyframePart, setSsrc } from '../rtp/index.js';
+import type { IngestCounters } from '../rtp/index.js';
+import {
+  AUDIO_PT,
+  VIDEO_PT,
+  FfmpegProcess,
+  RestartBackoff,
+  buildFfmpegArgs,
+  isWebRtcSafeH264,
+  probeInput,
+} from '../ffmpeg/index.js';
+import type { FfmpegExit, ProbeResult } from '../ffmpeg/index.js';
+import { PayloadTypeGroups } from './fanout.js';
+import type { StreamIdentity, StreamState, StreamStatus, StreamViewer } from './types.js';
+
+/** Everything a stream needs to run; `app` derives it from the config. */
+export interface StreamOptions {
+  id: string;
+  input: string;
+  inputArgs: readonly string[];
+  loop: boolean;
+  /** True for file inputs: read with -re so they play like live. */
+  isFile: boolean;
+  video: 'auto' | 'copy' | 'transcode';
+  keyframeIntervalS: number;
+  videoBitrateKbps: number;
+  audioBitrateKbps: number;
+  ffmpegPath: string;
+  ffprobePath: string;
+  probeTimeoutMs: number;
+  restartMinMs: number;
+  restartMaxMs: number;
+  stopGraceMs: number;
+  log: Logger;
+}
+
+function emptyCounters(): IngestCounters {
+  return { packets: 0, bytes: 0, junk: 0, rtcp: 0 };
+}
+
+/** A running stream. Emits `state` (StreamState), `exit` (FfmpegExit) per run, and `close` once. */
+export class Stream extends EventEmitter {
+  readonly id: string;
+  readonly identity: StreamIdentity;
+  readonly #opts: StreamOptions;
+  readonly #log: Logger;
+  readonly #backoff: RestartBackoff;
+  readonly #video = new PayloadTypeGroups<StreamViewer>((v, p) => v.sendVideo(p));
+  readonly #audio = new PayloadTypeGroups<StreamViewer>((v, p) => v.sendAudio(p));
+  /** Viewers whose video waits for the next keyframe (SPS first). */
+  readonly #awaitingKeyframe = new Set<StreamViewer>();
+  readonly #viewers = new Set<StreamViewer>();
+  readonly #abort = new AbortController();
+  #state: StreamState = 'starting';
+  #lastError: string | undefined;
+  #restarts = 0;
+  #process: FfmpegProcess | undefined;
+  #videoIngest: RtpIngest | undefined;
+  #audioIngest: RtpIngest | undefined;
+  readonly #videoCounters = emptyCounters();
+  readonly #audioCounters = emptyCounters();
+  #transcoding: boolean | undefined;
+  #closed = false;
+  #running: Promise<void> | undefined;
+
+  constructor(options: StreamOptions) {
+    super();
+    this.id = options.id;
+    this.#opts = options;
+    this.#log = options.log;
+    this.#backoff = new RestartBackoff({ minMs: options.restartMinMs, maxMs: options.restartMaxMs });
+    // One SSRC pair per stream for every viewer: each viewer has its own transport, so sharing
+    // cannot collide, and it lets one rewritten buffer serve a whole payload-type group.
+    this.identity = {
+      videoSsrc: randomInt(1, 2 ** 32 - 1),
+      audioSsrc: randomInt(1, 2 ** 32 - 1),
+      cname: `whepd-${options.id}`,
+      mediaStreamId: `whepd-${options.id}`,
+    };
+  }
+
+  /** Starts the supervise loop (probe, bind, spawn, wait, tear down, back off). */
+  start(): void {
+    if (this.#running || this.#closed) return;
+    this.#running = this.#superviseLoop();
+  }
+
+  /** True when media is flowing and a keyframe was seen in this run. */
+  get live(): boolean {
+    return this.#state === 'live';
+  }
+
+  /** Current state. */
+  get state(): StreamState {
+    return this.#state;
+  }
+
+  /** The reason of the last failure, if any. */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /** True once close() ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Number of attached viewers. */
+  get viewerCount(): number {
+    return this.#viewers.size;
+  }
+
+  /** Snapshot for status pages. */
+  status(): StreamStatus {
+    const sum = (done: IngestCounters, live: RtpIngest | undefined) => ({
+      packets: done.packets + (live?.counters.packets ?? 0),
+      bytes: done.bytes + (live?.counters.bytes ?? 0),
+      junk: done.junk + (live?.counters.junk ?? 0),
+    });
+    return {
+      id: this.id,
+      state: this.#state,
+      viewers: this.#viewers.size,
+      lastError: this.#lastError,
+      restarts: this.#restarts,
+      pid: this.#process?.pid,
+      transcoding: this.#transcoding,
+      video: sum(this.#videoCounters, this.#videoIngest),
+      audio: sum(this.#audioCounters, this.#audioIngest),
+    };
+  }
+
+  /** The UDP ports FFmpeg sends to in the current run (undefined between runs). */
+  get ingestPorts(): { video: number; audio: number } | undefined {
+    if (!this.#videoIngest || !this.#audioIngest) return undefined;
+    return { video: this.#videoIngest.port, audio: this.#audioIngest.port };
+  }
+
+  /** PID of the current FFmpeg, if one runs. */
+  get pid(): number | undefined {
+    return this.#process?.pid;
+  }
+
+  /**
+   * Attaches a viewer: audio flows at once, video from the next keyframe (its SPS packet).
+   * Returns a detach function (idempotent).
+   */
+  attach(viewer: StreamViewer): () => void {
+    if (this.#closed) throw new Error(`stream ${this.id} is closed`);
+    this.#viewers.add(viewer);
+    this.#awaitingKeyframe.add(viewer);
+    this.#audio.add(viewer, viewer.audioPayloadType);
+    return () => this.#detach(viewer);
+  }
+
+  #detach(viewer: StreamViewer): void {
+    if (!this.#viewers.delete(viewer)) return;
+    this.#awaitingKeyframe.delete(viewer);
+    this.#video.delete(viewer, viewer.videoPayloadType);
+    this.#audio.delete(viewer, viewer.audioPayloadType);
+  }
+
+  // Hot path: one call per video packet.
+  #onVideo = (packet: Buffer): void => {
+    setSsrc(packet, this.identity.videoSsrc);
+    if (keyframePart(packet) === 'sps') {
+      if (this.#state === 'starting') this.#setState('live');
+      // Only viewers whose track is open start here: a keyframe sent into a track that is not
+      // open yet is lost, and the viewer would then see a GOP of undecodable frames.
+      for (const v of this.#awaitingKeyframe) {
+        if (!v.videoReady) continue;
+        this.#video.add(v, v.videoPayloadType);
+        this.#awaitingKeyframe.delete(v);
+      }
+    }
+    this.#video.forward(packet);
+  };
+
+  // Hot path: one call per audio packet.
+  #onAudio = (packet: Buffer): void => {
+    setSsrc(packet, this.identity.audioSsrc);
+    this.#audio.forward(packet);
+  };
+
+  #setState(state: StreamState): void {
+    if (this.#state === state || this.#state === 'closed') return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  async #probe(): Promise<{ probe: ProbeResult; transcode: boolean }> {
+    const o = this.#opts;
+    const probe = await probeInput(o.ffprobePath, o.input, o.inputArgs, o.probeTimeoutMs, this.#abort.signal);
+    if (!probe.video) throw new Error(`input ${o.input} has no video stream (whepd needs one video and one audio stream)`);
+    if (!probe.audio) throw new Error(`input ${o.input} has no audio stream (whepd needs one video and one audio stream)`);
+    let transcode: boolean;
+    if (o.video === 'transcode') transcode = true;
+    else if (o.video === 'copy') {
+      if (probe.video.codec !== 'h264') throw new Error(`stream is set to copy video but the input's video is ${probe.video.codec}, not H264`);
+      transcode = false;
+    } else transcode = !isWebRtcSafeH264(probe.video);
+    return { probe, transcode };
+  }
+
+  /** One run: probe, bind, spawn, wait for exit. Returns how the run ended. */
+  async #runOnce(): Promise<FfmpegExit> {
+    const started = Date.now();
+    const { probe, transcode } = await this.#probe();
+    this.#transcoding = transcode;
+    this.#videoIngest = await RtpIngest.open({ payloadType: VIDEO_PT, onPacket: this.#onVideo });
+    this.#audioIngest = await RtpIngest.open({ payloadType: AUDIO_PT, onPacket: this.#onAudio });
+    if (this.#closed) {
+      this.#teardownRun('stream closed');
+      return { code: null, signal: null, reason: 'stopped by whepd', stderrTail: [], uptimeMs: Date.now() - started };
+    }
+    const o = this.#opts;
+    const args = buildFfmpegArgs({
+      input: o.input,
+      inputArgs: o.inputArgs,
+      loop: o.loop,
+      realtime: o.isFile,
+      transcodeVideo: transcode,
+      keyframeIntervalS: o.keyframeIntervalS,
+      videoBitrateKbps: o.videoBitrateKbps,
+      audioBitrateKbps: o.audioBitrateKbps,
+      ...(probe.video?.frameRate ? { frameRate: probe.video.frameRate } : {}),
+      videoPort: this.#videoIngest.port,
+      audioPort: this.#audioIngest.port,
+    });
+    const proc = FfmpegProcess.spawn({ ffmpegPath: o.ffmpegPath, args });
+    this.#process = proc;
+    this.#log.info({ pid: proc.pid, transcode, video: probe.video, audio: probe.audio, ports: this.ingestPorts }, 'ffmpeg started');
+    return proc.exited;
+  }
+
+  /** Closes every viewer, then the sockets: no packet can reach a closed track after this. */
+  #teardownRun(reason: string): void {
+    const viewers = [...this.#viewers];
+    this.#viewers.clear();
+    this.#awaitingKeyframe.clear();
+    this.#video.clear();
+    this.#audio.clear();
+    for (const v of viewers) v.streamEnded(reason);
+    this.emit('viewersEnded', viewers.length);
+    for (const [ingest, into] of [[this.#videoIngest, this.#videoCounters], [this.#audioIngest, this.#audioCounters]] as const) {
+      if (!ingest) continue;
+      into.packets += ingest.counters.packets;
+      into.bytes += ingest.counters.bytes;
+      into.junk += ingest.counters.junk;
+      into.rtcp += ingest.counters.rtcp;
+      ingest.close();
+    }
+    this.#videoIngest = undefined;
+    this.#audioIngest = undefined;
+    this.emit('ingestReleased');
+  }
+
+  async #superviseLoop(): Promise<void> {
+    while (!this.#closed) {
+      this.#setState('starting');
+      let exit: FfmpegExit;
+      try {
+        exit = await this.#runOnce();
+      } catch (err) {
+        exit = { code: null, signal: null, reason: (err as Error).message, stderrTail: [], uptimeMs: 0 };
+      }
+      this.#process = undefined;
+      if (this.#closed) break;
+      this.#lastError = exit.reason;
+      this.#log.warn({ code: exit.code, signal: exit.signal, uptimeMs: exit.uptimeMs, stderr: exit.stderrTail }, `stream ${this.id} stopped: ${exit.reason}`);
+      this.emit('exit', exit);
+      this.#teardownRun(`ffmpeg exited: ${exit.reason}`);
+      this.#setState('failed');
+      const delay = this.#backoff.next(exit.uptimeMs);
+      this.#restarts++;
+      try {
+        await sleep(delay, undefined, { signal: this.#abort.signal });
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /**
+   * Stops the stream: viewers are told first, then FFmpeg gets SIGTERM (SIGKILL after the grace),
+   * then the sockets close. Idempotent. Await `stopped()` to know FFmpeg is gone.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    this.#process?.stop(this.#opts.stopGraceMs);
+    this.#teardownRun('stream closed');
+    this.#state = 'closed';
+    this.emit('state', 'closed');
+    this.emit('close');
+  }
+
+  /** Resolves once the supervise loop ended and FFmpeg (if any) exited. */
+  async stopped(): Promise<void> {
+    const proc = this.#process;
+    if (proc) await proc.exited;
+    await this.#running;
+  }
+}

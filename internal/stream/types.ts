@@ -1,0 +1,41 @@
+/** What a stream needs from a viewer, and what it tells about itself. */
+
+/** A receiver of one stream's media; implemented by a WHEP session. */
+export interface StreamViewer {
+  /** Payload types this viewer negotiated; packets reach it rewritten to these. */
+  readonly videoPayloadType: number;
+  readonly audioPayloadType: number;
+  /** True once the viewer's video track can take packets; the keyframe gate waits for it. */
+  readonly videoReady: boolean;
+  /** Hot path: must not throw, allocate per call, or log. */
+  sendVideo(packet: Buffer): void;
+  sendAudio(packet: Buffer): void;
+  /** The stream stopped (FFmpeg exited or whepd closes it); the viewer must close itself now. */
+  streamEnded(reason: string): void;
+}
+
+/** Lifecycle of a stream: `failed` means waiting to restart after an exit or an error. */
+export type StreamState = 'starting' | 'live' | 'failed' | 'closed';
+
+/** SSRCs and naming a stream's outgoing tracks use for every viewer. */
+export interface StreamIdentity {
+  videoSsrc: number;
+  audioSsrc: number;
+  cname: string;
+  /** msid stream id shared by both tracks. */
+  mediaStreamId: string;
+}
+
+/** Point-in-time facts about a stream for status pages and logs. */
+export interface StreamStatus {
+  id: string;
+  state: StreamState;
+  viewers: number;
+  lastError: string | undefined;
+  restarts: number;
+  pid: number | undefined;
+  /** Whether video is re-encoded (undefined before the first probe). */
+  transcoding: boolean | undefined;
+  video: { packets: number; bytes: number; junk: number };
+  audio: { packets: number; bytes: number; junk: number };
+}

@@ -1,0 +1,147 @@
+/**
+ * A real WHEP client for tests and benchmarks: a node-datachannel PeerConnection bound to
+ * loopback that POSTs its offer over HTTP and records every RTP packet it receives.
+ */
+import nodeDataChannel from 'node-datachannel';
+import type { PeerConnection, Track } from 'node-datachannel';
+
+const { PeerConnection: PeerConnectionCtor, Video, Audio, RtcpReceivingSession } = nodeDataChannel;
+
+/** One received RTP packet, reduced to what tests check. */
+export interface ReceivedPacket {
+  pt: number;
+  seq: number;
+  ts: number;
+  ssrc: number;
+  marker: boolean;
+  /** First payload byte (H264 NAL header or Opus TOC). */
+  payload: Buffer;
+  at: number;
+}
+
+/** Options for {@link WhepClient.connect}. */
+export interface WhepClientOptions {
+  /** Full WHEP endpoint URL, e.g. http://127.0.0.1:8889/whep/demo */
+  endpoint: string;
+  videoPayloadType?: number;
+  audioPayloadType?: number;
+  /** Wait for ICE gathering before POSTing (default true; false = trickle). */
+  waitForGathering?: boolean;
+  /** Keep the payload bytes of this many first packets per track (default 8). */
+  keepPayloads?: number;
+}
+
+/** The HTTP answer to the POST. */
+export interface PostResult {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+let clientSeq = 0;
+
+function parseRtp(msg: Buffer, keep: boolean): ReceivedPacket | undefined {
+  if (msg.length < 12 || msg[0]! >> 6 !== 2) return undefined;
+  const b1 = msg[1]!;
+  if (b1 >= 192 && b1 <= 223) return undefined; // RTCP
+  const cc = msg[0]! & 0x0f;
+  let off = 12 + cc * 4;
+  if (msg[0]! & 0x10) off += 4 + msg.readUInt16BE(off + 2) * 4;
+  return {
+    pt: b1 & 0x7f,
+    marker: (b1 & 0x80) !== 0,
+    seq: msg.readUInt16BE(2),
+    ts: msg.readUInt32BE(4),
+    ssrc: msg.readUInt32BE(8),
+    payload: keep ? Buffer.from(msg.subarray(off)) : Buffer.alloc(0),
+    at: Date.now(),
+  };
+}
+
+/** A receiving WHEP client. close() releases the peer and DELETEs the session. */
+export class WhepClient {
+  readonly video: ReceivedPacket[] = [];
+  readonly audio: ReceivedPacket[] = [];
+  readonly pc: PeerConnection;
+  readonly offer: string;
+  post: PostResult | undefined;
+  resourceUrl: string | undefined;
+  readonly #tracks: Track[] = [];
+  readonly #handlers: unknown[] = [];
+  #state = 'new';
+  #closed = false;
+
+  private constructor(pc: PeerConnection, offer: string) {
+    this.pc = pc;
+    this.offer = offer;
+  }
+
+  /** Peer connection state as node-datachannel reports it. */
+  get state(): string {
+    return this.#state;
+  }
+
+  /** Creates the peer and its offer, POSTs it, and applies the answer if the POST returned 201. */
+  static async connect(o: WhepClientOptions): Promise<WhepClient> {
+    const pc = new PeerConnectionCtor(`client-${++clientSeq}`, { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
+    const keep = o.keepPayloads ?? 8;
+    const v = new Video('0', 'RecvOnly');
+    v.addH264Codec(o.videoPayloadType ?? 108, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f');
+    const a = new Audio('1', 'RecvOnly');
+    a.addOpusCodec(o.audioPayloadType ?? 111, 'minptime=10;useinbandfec=1');
+    const vt = pc.addTrack(v);
+    const at = pc.addTrack(a);
+    let client: WhepClient | undefined;
+    const gathered = new Promise<void>((resolve) => {
+      pc.onGatheringStateChange((s) => {
+        if (s === 'complete') resolve();
+      });
+    });
+    pc.onStateChange((s) => {
+      if (client) client.#state = s;
+    });
+    pc.setLocalDescription('offer');
+    if (o.waitForGathering !== false) await gathered;
+    const offer = pc.localDescription()?.sdp ?? '';
+    client = new WhepClient(pc, offer);
+    client.#tracks.push(vt, at);
+    for (const [track, into] of [[vt, client.video], [at, client.audio]] as const) {
+      const rtcp = new RtcpReceivingSession();
+      track.setMediaHandler(rtcp);
+      client.#handlers.push(rtcp);
+      track.onMessage((msg) => {
+        const p = parseRtp(msg, into.length < keep);
+        if (p) into.push(p);
+      });
+    }
+    const res = await fetch(o.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+    client.post = { status: res.status, headers: res.headers, body: await res.text() };
+    if (res.status === 201) {
+      const loc = res.headers.get('location');
+      if (loc) client.resourceUrl = new URL(loc, o.endpoint).href;
+      pc.setRemoteDescription(client.post.body, 'answer');
+    }
+    return client;
+  }
+
+  /** Resolves when `cond()` holds, polling every 20 ms; rejects after `timeoutMs`. */
+  async waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** DELETEs the session (if any) and closes the peer. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.resourceUrl) await fetch(this.resourceUrl, { method: 'DELETE' }).catch(() => undefined);
+    try {
+      this.pc.close();
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,7 @@
+/** WebRTC: offer analysis (pure), ICE server conversion, and the viewer PeerConnection. */
+export { planAnswer, pickH264, pickOpus, parseFmtp, h264ProfileRank } from './negotiate.js';
+export type { OfferPlan, NegotiatedCodec } from './negotiate.js';
+export { ViewerPeer } from './peer.js';
+export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerCounters } from './peer.js';
+export { toRtcIceServers, iceServerLinks } from './ice-servers.js';
+export type { IceServerInput } from './ice-servers.js';

@@ -1,0 +1,245 @@
+/**
+ * One viewer's PeerConnection (node-datachannel): answers the viewer's offer with two sendonly
+ * tracks on the offer's mids, then forwards RTP into them. RTCP sender reports and NACK
+ * retransmissions come from libdatachannel's media handlers on each track.
+ */
+import { EventEmitter } from 'node:events';
+import nodeDataChannel from 'node-datachannel';
+import type { PeerConnection, RtcConfig, Track } from 'node-datachannel';
+import { GatewayTimeoutError, BadRequestError } from '../errors/index.js';
+import type { OfferPlan } from './negotiate.js';
+import { toRtcIceServers } from './ice-servers.js';
+import type { IceServerInput } from './ice-servers.js';
+
+const { PeerConnection: PeerConnectionCtor, Video, Audio, RtpPacketizationConfig, RtcpSrReporter, RtcpNackResponder } = nodeDataChannel;
+
+/** Network options shared by every viewer peer. */
+export interface PeerNetworkOptions {
+  iceServers: readonly IceServerInput[];
+  bindAddress?: string;
+  portRangeBegin?: number;
+  portRangeEnd?: number;
+  /** Bound on waiting for ICE gathering before answering (504 when exceeded). */
+  gatheringTimeoutMs: number;
+}
+
+/** The SSRC and naming the answer announces for one outgoing track. */
+export interface TrackIdentity {
+  ssrc: number;
+  /** RTCP CNAME, the same for a stream's audio and video so players sync them (RFC 3550 6.5.1). */
+  cname: string;
+  /** MediaStream id (msid) shared by both tracks. */
+  streamId: string;
+  trackId: string;
+}
+
+/** Connection states a peer reports. */
+export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+/** Per-peer counters. */
+export interface PeerCounters {
+  packetsSent: number;
+  /** Sends refused because the track was not open or libdatachannel threw. */
+  sendErrors: number;
+}
+
+const VIDEO_CLOCK = 90000;
+const OPUS_CLOCK = 48000;
+// 512 packets is about 1.5 s of 2.5 Mbps video: enough for a NACK round trip on a bad path.
+const NACK_HISTORY = 512;
+
+let peerSeq = 0;
+
+/**
+ * A viewer's PeerConnection. Emits `state` (PeerState) on changes and `close` once. All sends are
+ * safe at any time: before the track opens or after close they are counted, never thrown.
+ */
+export class ViewerPeer extends EventEmitter {
+  readonly counters: PeerCounters = { packetsSent: 0, sendErrors: 0 };
+  readonly #pc: PeerConnection;
+  // Strong references: a garbage-collected Track silently stops delivering.
+  readonly #video: Track;
+  readonly #audio: Track;
+  // The handler chains must outlive the tracks' use of them as well.
+  readonly #handlers: unknown[] = [];
+  #videoOpen = false;
+  #audioOpen = false;
+  #state: PeerState = 'new';
+  #closed = false;
+
+  private constructor(pc: PeerConnection, video: Track, audio: Track) {
+    super();
+    this.#pc = pc;
+    this.#video = video;
+    this.#audio = audio;
+  }
+
+  /**
+   * Creates the peer, applies the offer and resolves with the peer once ICE gathering completed
+   * (its `answer` then lists every local candidate). Rejects 504 on gathering timeout, 400 when
+   * libdatachannel refuses the offer; the peer is closed in both cases.
+   */
+  static async answer(offer: string, plan: OfferPlan, ids: { video: TrackIdentity; audio: TrackIdentity }, net: PeerNetworkOptions): Promise<ViewerPeer> {
+    const config: RtcConfig = { iceServers: toRtcIceServers(net.iceServers) as RtcConfig['iceServers'], disableAutoNegotiation: true };
+    if (net.bindAddress) config.bindAddress = net.bindAddress;
+    if (net.portRangeBegin !== undefined) config.portRangeBegin = net.portRangeBegin;
+    if (net.portRangeEnd !== undefined) config.portRangeEnd = net.portRangeEnd;
+    const pc = new PeerConnectionCtor(`viewer-${++peerSeq}`, config);
+    let peer: ViewerPeer | undefined;
+    try {
+      // Local tracks on the offer's mids: libdatachannel then answers with our descriptions
+      // (codec, direction, SSRC) instead of reciprocating the offer's.
+      const videoDesc = new Video(plan.video.mid, 'SendOnly');
+      videoDesc.addH264Codec(plan.video.payloadType, plan.video.fmtp);
+      videoDesc.addSSRC(ids.video.ssrc, ids.video.cname, ids.video.streamId, ids.video.trackId);
+      const audioDesc = new Audio(plan.audio.mid, 'SendOnly');
+      audioDesc.addOpusCodec(plan.audio.payloadType, plan.audio.fmtp);
+      audioDesc.addSSRC(ids.audio.ssrc, ids.audio.cname, ids.audio.streamId, ids.audio.trackId);
+      const video = pc.addTrack(videoDesc);
+      const audio = pc.addTrack(audioDesc);
+      peer = new ViewerPeer(pc, video, audio);
+      peer.#attachHandlers(video, ids.video, plan.video.payloadType, VIDEO_CLOCK);
+      peer.#attachHandlers(audio, ids.audio, plan.audio.payloadType, OPUS_CLOCK);
+      peer.#wire();
+      const gathered = peer.#gathered(net.gatheringTimeoutMs);
+      try {
+        pc.setRemoteDescription(offer, 'offer');
+        pc.setLocalDescription('answer');
+      } catch (err) {
+        throw new BadRequestError(`offer rejected: ${(err as Error).message}`, { cause: err });
+      }
+      await gathered;
+      return peer;
+    } catch (err) {
+      if (peer) peer.close();
+      else pc.close();
+      throw err;
+    }
+  }
+
+  #attachHandlers(track: Track, id: TrackIdentity, pt: number, clock: number): void {
+    const rtpConfig = new RtpPacketizationConfig(id.ssrc, id.cname, pt, clock);
+    const sr = new RtcpSrReporter(rtpConfig);
+    const nack = new RtcpNackResponder(NACK_HISTORY);
+    sr.addToChain(nack);
+    track.setMediaHandler(sr);
+    this.#handlers.push(rtpConfig, sr, nack);
+  }
+
+  #wire(): void {
+    this.#video.onOpen(() => {
+      this.#videoOpen = true;
+    });
+    this.#audio.onOpen(() => {
+      this.#audioOpen = true;
+    });
+    this.#video.onClosed(() => {
+      this.#videoOpen = false;
+    });
+    this.#audio.onClosed(() => {
+      this.#audioOpen = false;
+    });
+    this.#pc.onStateChange((s) => {
+      if (this.#closed) return;
+      this.#state = s as PeerState;
+      this.emit('state', this.#state);
+    });
+  }
+
+  #gathered(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new GatewayTimeoutError(`ICE gathering did not complete within ${timeoutMs} ms`)), timeoutMs);
+      this.#pc.onGatheringStateChange((s) => {
+        if (s === 'complete') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      this.once('close', () => {
+        clearTimeout(timer);
+        reject(new GatewayTimeoutError('peer closed while gathering ICE candidates'));
+      });
+    });
+  }
+
+  /** The local SDP answer (complete with candidates once `answer()` resolved). */
+  get answerSdp(): string {
+    return this.#pc.localDescription()?.sdp ?? '';
+  }
+
+  /** True once the video track is open and can take packets. */
+  get videoReady(): boolean {
+    return this.#videoOpen;
+  }
+
+  /** Current connection state. */
+  get state(): PeerState {
+    return this.#state;
+  }
+
+  /** True once close() ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes sent on the transport (SRTP and RTCP). */
+  get bytesSent(): number {
+    return this.#closed ? 0 : this.#pc.bytesSent();
+  }
+
+  /** Round-trip time in ms as libdatachannel measured it, if any. */
+  get rttMs(): number | undefined {
+    if (this.#closed) return undefined;
+    const rtt = this.#pc.rtt();
+    return rtt >= 0 ? rtt : undefined;
+  }
+
+  /** Sends one rewritten video RTP packet. Never throws (hot path). */
+  sendVideo(packet: Buffer): void {
+    if (!this.#videoOpen) {
+      this.counters.sendErrors++;
+      return;
+    }
+    try {
+      this.#video.sendMessageBinary(packet);
+      this.counters.packetsSent++;
+    } catch {
+      this.counters.sendErrors++;
+    }
+  }
+
+  /** Sends one rewritten audio RTP packet. Never throws (hot path). */
+  sendAudio(packet: Buffer): void {
+    if (!this.#audioOpen) {
+      this.counters.sendErrors++;
+      return;
+    }
+    try {
+      this.#audio.sendMessageBinary(packet);
+      this.counters.packetsSent++;
+    } catch {
+      this.counters.sendErrors++;
+    }
+  }
+
+  /** Adds one trickled remote candidate (`candidate:...` or `a=candidate:...`) for a mid. */
+  addRemoteCandidate(candidate: string, mid: string): void {
+    if (this.#closed) return;
+    this.#pc.addRemoteCandidate(candidate.replace(/^a=/, ''), mid);
+  }
+
+  /** Closes tracks and the PeerConnection; idempotent; emits `close` once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#videoOpen = false;
+    this.#audioOpen = false;
+    this.#state = 'closed';
+    try {
+      this.#pc.close();
+    } catch {
+      // libdatachannel may already have torn the transport down.
+    }
+    this.emit('close');
+  }
+}

@@ -1,0 +1,12 @@
+/** WHEP: HTTP routes, sessions and their registry with admission caps. */
+export { whepRoutes } from './routes.js';
+export type { WhepRoutesOptions } from './routes.js';
+export { Session, newResourceId } from './session.js';
+export type { SessionTimers } from './session.js';
+export { SessionRegistry } from './registry.js';
+export type { Caps, Slot } from './registry.js';
+export { corsMiddleware } from './cors.js';
+export { errorResponse } from './http-errors.js';
+export { parseSdpFragment } from './sdpfrag.js';
+export type { SdpFragment } from './sdpfrag.js';
+export type { StreamSource, StreamDirectory, SessionPeer, PeerFactory } from './types.js';

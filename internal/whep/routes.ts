@@ -1,0 +1,148 @@
+/**
+ * WHEP HTTP routes (draft-ietf-wish-whep; RFC 9725 rules for PATCH/DELETE): POST an offer to
+ * /whep/:stream, PATCH trickle ICE and DELETE on the session URL it returns.
+ */
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import {
+  BadRequestError,
+  NotFoundError,
+  OverloadedError,
+  PreconditionFailedError,
+  PreconditionRequiredError,
+  StreamNotLiveError,
+  UnprocessableError,
+} from '../errors/index.js';
+import { planAnswer, iceServerLinks } from '../webrtc/index.js';
+import type { IceServerInput } from '../webrtc/index.js';
+import { readBody, requireContentType } from './body.js';
+import { errorResponse } from './http-errors.js';
+import { parseSdpFragment } from './sdpfrag.js';
+import { Session } from './session.js';
+import type { SessionTimers } from './session.js';
+import type { SessionRegistry } from './registry.js';
+import type { PeerFactory, StreamDirectory } from './types.js';
+
+/** Everything the WHEP routes need. */
+export interface WhepRoutesOptions {
+  streams: StreamDirectory;
+  registry: SessionRegistry;
+  createPeer: PeerFactory;
+  iceServers: readonly IceServerInput[];
+  maxBodyBytes: number;
+  timers: SessionTimers;
+  log: Logger;
+  /** True while shutting down: new sessions get 503. */
+  isDraining?: () => boolean;
+  /** Candidates accepted in one PATCH. */
+  maxCandidatesPerPatch?: number;
+}
+
+const SDP = 'application/sdp';
+const SDPFRAG = 'application/trickle-ice-sdpfrag';
+
+/** Builds the WHEP sub-app; mount it at `/`. */
+export function whepRoutes(o: WhepRoutesOptions): Hono {
+  const app = new Hono();
+  const log = o.log;
+  const links = iceServerLinks(o.iceServers);
+  const maxCandidates = o.maxCandidatesPerPatch ?? 64;
+
+  app.onError((err, c) => errorResponse(c, err, log));
+
+  const stream = (id: string) => {
+    const s = o.streams.get(id);
+    if (!s) throw new NotFoundError(`no stream named ${id}`);
+    return s;
+  };
+
+  app.options('/whep/:stream', (c) => {
+    stream(c.req.param('stream'));
+    return c.body(null, 204, { Allow: 'OPTIONS, GET, HEAD, POST', 'Accept-Post': SDP, 'Access-Control-Max-Age': '86400' });
+  });
+
+  // HEAD answers like a GET of the SDP media type; GET has nothing to return (no body).
+  app.on('HEAD', '/whep/:stream', (c) => {
+    stream(c.req.param('stream'));
+    return c.body(null, 200, { 'Content-Type': SDP, 'Accept-Post': SDP });
+  });
+  app.get('/whep/:stream', (c) => {
+    stream(c.req.param('stream'));
+    return c.body(null, 204, { 'Accept-Post': SDP });
+  });
+
+  app.post('/whep/:stream', async (c) => {
+    const s = stream(c.req.param('stream'));
+    requireContentType(c, SDP);
+    const offer = await readBody(c, o.maxBodyBytes);
+    if (!offer.trim()) throw new BadRequestError('empty body: POST an SDP offer');
+    const plan = planAnswer(offer);
+    if (o.isDraining?.()) throw new OverloadedError('DRAINING', 'whepd is shutting down');
+    if (!s.live) {
+      const why = s.lastError ? `: ${s.lastError}` : '';
+      throw new StreamNotLiveError(`stream ${s.id} is not live yet${why}`);
+    }
+    const slot = o.registry.reserve(s.id);
+    let session: Session;
+    try {
+      const ids = s.identity;
+      const peer = await o.createPeer(offer, plan, {
+        video: { ssrc: ids.videoSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-video` },
+        audio: { ssrc: ids.audioSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-audio` },
+      });
+      session = new Session(s.id, plan, peer, o.timers, log);
+    } catch (err) {
+      slot.release();
+      throw err;
+    }
+    o.registry.add(session, slot);
+    if (!s.live) {
+      session.close('stream went down during negotiation');
+      throw new StreamNotLiveError(`stream ${s.id} went down during negotiation`);
+    }
+    session.attached(s.attach(session));
+    const headers = new Headers({
+      'Content-Type': SDP,
+      Location: `/whep/${encodeURIComponent(s.id)}/${session.id}`,
+      ETag: session.etag,
+    });
+    for (const l of links) headers.append('Link', l);
+    return new Response(session.answerSdp, { status: 201, headers });
+  });
+
+  const session = (streamId: string, resourceId: string) => {
+    const found = o.registry.get(streamId, resourceId);
+    if (!found) throw new NotFoundError(`no session ${resourceId} on stream ${streamId}`);
+    return found;
+  };
+
+  app.options('/whep/:stream/:resource', (c) => c.body(null, 204, { Allow: 'OPTIONS, PATCH, DELETE', 'Access-Control-Max-Age': '86400' }));
+
+  app.patch('/whep/:stream/:resource', async (c) => {
+    const sess = session(c.req.param('stream'), c.req.param('resource'));
+    requireContentType(c, SDPFRAG);
+    const ifMatch = c.req.header('if-match');
+    if (!ifMatch) throw new PreconditionRequiredError('PATCH needs If-Match with the session ETag');
+    const body = await readBody(c, o.maxBodyBytes);
+    const frag = parseSdpFragment(body, maxCandidates);
+    // RFC 9725 section 4.3.2: If-Match "*" with a new ufrag/pwd asks for an ICE restart.
+    const restart = ifMatch.trim() === '*' || (frag.iceUfrag !== undefined && frag.iceUfrag !== sess.plan.iceUfrag);
+    if (restart) {
+      if (ifMatch.trim() !== '*' && ifMatch.trim() !== sess.etag) throw new PreconditionFailedError('If-Match does not match the session ETag');
+      throw new UnprocessableError('ICE restart is not supported; start a new session (the current one keeps running)');
+    }
+    if (ifMatch.trim() !== sess.etag) throw new PreconditionFailedError('If-Match does not match the session ETag');
+    const defaultMid = sess.plan.video.mid;
+    sess.addCandidates(frag.candidates.map((cand) => ({ candidate: cand.candidate, mid: cand.mid ?? defaultMid })));
+    return c.body(null, 204);
+  });
+
+  app.delete('/whep/:stream/:resource', (c) => {
+    const found = o.registry.get(c.req.param('stream'), c.req.param('resource'));
+    if (!found) return c.body(null, 204);
+    found.close('client sent DELETE');
+    return c.body(null, 200);
+  });
+
+  return app;
+}

@@ -1,0 +1,150 @@
+/**
+ * One WHEP session (a viewer): owns its peer, its slot in the registry, and its attachment to the
+ * stream. Ends on DELETE, peer failure, a disconnect that outlasts the grace, a handshake that
+ * never completes, the stream ending, or shutdown; `close` is emitted once with the reason.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { OfferPlan, PeerState } from '../webrtc/index.js';
+import type { StreamViewer } from '../stream/index.js';
+import type { SessionPeer } from './types.js';
+
+/** Timers a session runs. */
+export interface SessionTimers {
+  /** Close if the peer has not connected by then (a POST-and-vanish client cannot hold a slot). */
+  handshakeTimeoutMs: number;
+  /** How long `disconnected` may last before the session is closed. */
+  disconnectGraceMs: number;
+}
+
+/** Makes an unguessable id: 128 random bits, URL-safe. */
+export function newResourceId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function newEtag(): string {
+  return `"${randomBytes(9).toString('base64url')}"`;
+}
+
+/** A viewer session. Implements StreamViewer so the stream can feed it directly. */
+export class Session extends EventEmitter implements StreamViewer {
+  readonly id = newResourceId();
+  readonly streamId: string;
+  readonly createdAt = Date.now();
+  readonly videoPayloadType: number;
+  readonly audioPayloadType: number;
+  readonly plan: OfferPlan;
+  readonly #peer: SessionPeer;
+  readonly #log: Logger;
+  readonly #timers: SessionTimers;
+  #etag = newEtag();
+  #detach: (() => void) | undefined;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  #graceTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #closeReason: string | undefined;
+  #connectedAt: number | undefined;
+
+  constructor(streamId: string, plan: OfferPlan, peer: SessionPeer, timers: SessionTimers, log: Logger) {
+    super();
+    this.streamId = streamId;
+    this.plan = plan;
+    this.videoPayloadType = plan.video.payloadType;
+    this.audioPayloadType = plan.audio.payloadType;
+    this.#peer = peer;
+    this.#timers = timers;
+    this.#log = log.child({ session: this.id, stream: streamId });
+    this.#handshakeTimer = setTimeout(() => this.close('ICE/DTLS handshake timed out'), timers.handshakeTimeoutMs);
+    this.#handshakeTimer.unref();
+    peer.on('state', (s) => this.#onPeerState(s));
+    peer.on('close', () => this.close('peer closed'));
+  }
+
+  /** The strong ETag of the current ICE session (RFC 9725 section 4.3.1). */
+  get etag(): string {
+    return this.#etag;
+  }
+
+  /** The SDP answer returned to the client. */
+  get answerSdp(): string {
+    return this.#peer.answerSdp;
+  }
+
+  /** True once close() ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Why the session closed (undefined while open). */
+  get closeReason(): string | undefined {
+    return this.#closeReason;
+  }
+
+  /** Peer connection state. */
+  get peerState(): PeerState {
+    return this.#peer.state;
+  }
+
+  /** True once the peer's video track is open. */
+  get videoReady(): boolean {
+    return this.#peer.videoReady;
+  }
+
+  /** Remembers how to detach from the stream; called once after attaching. */
+  attached(detach: () => void): void {
+    if (this.#closed) detach();
+    else this.#detach = detach;
+  }
+
+  #onPeerState(state: PeerState): void {
+    if (this.#closed) return;
+    if (state === 'connected') {
+      if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+      this.#handshakeTimer = undefined;
+      if (this.#graceTimer) clearTimeout(this.#graceTimer);
+      this.#graceTimer = undefined;
+      if (this.#connectedAt === undefined) {
+        this.#connectedAt = Date.now();
+        this.#log.info({ setupMs: this.#connectedAt - this.createdAt }, 'viewer connected');
+      }
+    } else if (state === 'disconnected') {
+      // ICE consent may come back (RFC 7675); give it a short grace before giving the slot away.
+      this.#graceTimer ??= setTimeout(() => this.close('peer disconnected'), this.#timers.disconnectGraceMs);
+      this.#graceTimer.unref();
+    } else if (state === 'failed' || state === 'closed') {
+      this.close(`peer ${state}`);
+    }
+  }
+
+  sendVideo(packet: Buffer): void {
+    this.#peer.sendVideo(packet);
+  }
+
+  sendAudio(packet: Buffer): void {
+    this.#peer.sendAudio(packet);
+  }
+
+  streamEnded(reason: string): void {
+    this.close(reason);
+  }
+
+  /** Adds trickled candidates; each is `candidate:...` with the mid it belongs to. */
+  addCandidates(candidates: readonly { candidate: string; mid: string }[]): void {
+    for (const c of candidates) this.#peer.addRemoteCandidate(c.candidate, c.mid);
+  }
+
+  /** Closes the session: detach from the stream, close the peer, emit `close` once. Idempotent. */
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#detach?.();
+    this.#detach = undefined;
+    this.#peer.close();
+    this.#log.info({ reason, ageMs: Date.now() - this.createdAt, connected: this.#connectedAt !== undefined }, 'session ended');
+    this.emit('close', reason);
+  }
+}
