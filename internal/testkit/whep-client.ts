@@ -138,6 +138,13 @@ export class WhepClient {
     if (this.#closed) return;
     this.#closed = true;
     if (this.resourceUrl) await fetch(this.resourceUrl, { method: 'DELETE' }).catch(() => undefined);
+    for (const track of this.#tracks) {
+      try {
+        track.close();
+      } catch {
+        // already closed
+      }
+    }
     try {
       this.pc.close();
     } catch {

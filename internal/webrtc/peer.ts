@@ -235,6 +235,15 @@ export class ViewerPeer extends EventEmitter {
     this.#videoOpen = false;
     this.#audioOpen = false;
     this.#state = 'closed';
+    // Closing the tracks first releases node-datachannel's per-track callbacks; closing only the
+    // PeerConnection leaves them registered and keeps the process alive.
+    for (const track of [this.#video, this.#audio]) {
+      try {
+        track.close();
+      } catch {
+        // already closed with the transport
+      }
+    }
     try {
       this.#pc.close();
     } catch {
