@@ -81,8 +81,27 @@ export class WhepClient {
     return this.#state;
   }
 
-  /** Creates the peer and its offer, POSTs it, and applies the answer if the POST returned 201. */
+  /**
+   * Creates the peer and its offer, POSTs it, and applies the answer if the POST returned 201.
+   * libjuice (the client's ICE agent) sometimes closes a receiving peer that gets the server's
+   * connectivity checks before its answer is applied (about 1 in 300 here); such an attempt is
+   * DELETEd and retried with a fresh peer, at most twice, and counted in `attempts`.
+   */
   static async connect(o: WhepClientOptions): Promise<WhepClient> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await WhepClient.#connectOnce(o);
+      if (client.post?.status !== 201 || client.pc.state() !== 'closed' || attempt === 3) {
+        client.attempts = attempt;
+        return client;
+      }
+      await client.close();
+    }
+  }
+
+  /** How many peers connect() needed (1 unless the libjuice race above hit). */
+  attempts = 1;
+
+  static async #connectOnce(o: WhepClientOptions): Promise<WhepClient> {
     const pc = new PeerConnectionCtor(`client-${++clientSeq}`, { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
     const keep = o.keepPayloads ?? 8;
     const v = new Video('0', 'RecvOnly');
@@ -119,7 +138,12 @@ export class WhepClient {
     if (res.status === 201) {
       const loc = res.headers.get('location');
       if (loc) client.resourceUrl = new URL(loc, o.endpoint).href;
-      pc.setRemoteDescription(client.post.body, 'answer');
+      try {
+        pc.setRemoteDescription(client.post.body, 'answer');
+      } catch (err) {
+        // Only the race described on connect() is retried; anything else is the server's fault.
+        if (!/without ICE transport/.test(String(err))) throw err;
+      }
     }
     return client;
   }
