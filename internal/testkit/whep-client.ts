@@ -85,15 +85,22 @@ export class WhepClient {
    * Creates the peer and its offer, POSTs it, and applies the answer if the POST returned 201.
    * libjuice (the client's ICE agent) sometimes closes a receiving peer that gets the server's
    * connectivity checks before its answer is applied (about 1 in 300 here); such an attempt is
-   * DELETEd and retried with a fresh peer, at most twice, and counted in `attempts`.
+   * DELETEd and retried with a fresh peer, at most twice, and counted in `attempts`. With a 201,
+   * connect() resolves once the peer is connected (or after 5 s, or on the third attempt).
    */
   static async connect(o: WhepClientOptions): Promise<WhepClient> {
     for (let attempt = 1; ; attempt++) {
       const client = await WhepClient.#connectOnce(o);
-      if (client.post?.status !== 201 || client.pc.state() !== 'closed' || attempt === 3) {
-        client.attempts = attempt;
-        return client;
+      client.attempts = attempt;
+      if (client.post?.status !== 201 || attempt === 3) return client;
+      // Wait (bounded) for the outcome: connected is done; closed/failed is the race, retried.
+      const deadline = Date.now() + 5000;
+      let state = client.pc.state();
+      while (state !== 'connected' && state !== 'closed' && state !== 'failed' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 10));
+        state = client.pc.state();
       }
+      if (state === 'connected') return client;
       await client.close();
     }
   }
