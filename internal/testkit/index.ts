@@ -5,3 +5,4 @@ export { startTestApp, waitUntil, waitLive, releaseWebRtc } from './app.js';
 export type { TestAppOptions } from './app.js';
 export { answerTrack } from './sdp.js';
 export { spsSize, spsSizeFromPayload } from './h264-sps.js';
+export { StunServer } from './stun-server.js';

@@ -61,13 +61,11 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
     return c.body(null, 204, { Allow: 'OPTIONS, GET, HEAD, POST', 'Accept-Post': SDP, 'Access-Control-Max-Age': '86400' });
   });
 
-  // HEAD answers like a GET of the SDP media type; GET has nothing to return (no body).
-  app.on('HEAD', '/whep/:stream', (c) => {
-    stream(c.req.param('stream'));
-    return c.body(null, 200, { 'Content-Type': SDP, 'Accept-Post': SDP });
-  });
+  // Hono serves HEAD through the GET route. HEAD answers 200 with the SDP media type (what a
+  // POST would return); GET has nothing to return.
   app.get('/whep/:stream', (c) => {
     stream(c.req.param('stream'));
+    if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': SDP, 'Accept-Post': SDP });
     return c.body(null, 204, { 'Accept-Post': SDP });
   });
 
