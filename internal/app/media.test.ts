@@ -87,3 +87,19 @@ t.test('an input without audio never goes live and says why in one sentence', as
   t.ok(res.headers.get('retry-after'), 'Retry-After set');
   t.match(await res.text(), /no audio stream/);
 });
+
+t.test('trickle ICE: an offer without candidates connects once its candidates are PATCHed', async (t) => {
+  const app = await startTestApp();
+  t.teardown(() => app.close());
+  await waitLive(app, 'demo');
+  const client = await WhepClient.connect({ endpoint: `${app.url}/whep/demo`, trickle: true });
+  t.teardown(() => client.close());
+  t.equal(client.post?.status, 201);
+  t.notMatch(client.offer, /a=candidate/, 'the offer carried no candidates');
+  t.ok(client.trickledCandidates > 0, 'candidates were trickled');
+  t.same(client.patchStatuses, [204], 'PATCH accepted');
+  const session = app.registry.list('demo')[0]!;
+  t.equal(session.remoteCandidateCount, client.trickledCandidates, 'whepd added every trickled candidate');
+  await client.waitFor(() => client.video.length > 10 && client.audio.length > 10, 8000, 'media after trickle');
+  t.equal(client.state, 'connected');
+});

@@ -97,7 +97,10 @@ t.test('WHEP matrix', async (t) => {
   await t.test('PATCH rows', async (t) => {
     const frag = 'a=ice-ufrag:2U8Q\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\na=end-of-candidates\r\n';
     const patch = (headers: Record<string, string>, body = frag, path = location) => preq(path, { method: 'PATCH', headers, body });
+    const session = plain.registry.list('demo')[0]!;
+    const before = session.remoteCandidateCount;
     t.equal((await patch({ 'Content-Type': FRAG, 'If-Match': etag })).status, 204, 'trickle with the ETag: 204');
+    t.equal(session.remoteCandidateCount, before + 1, 'the candidate was added');
     t.equal((await patch({ 'Content-Type': FRAG })).status, 428, 'no If-Match: 428');
     t.equal((await patch({ 'Content-Type': FRAG, 'If-Match': '"stale"' })).status, 412, 'stale If-Match: 412');
     const restart = await patch({ 'Content-Type': FRAG, 'If-Match': '*' }, 'a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n');

@@ -25,8 +25,11 @@ export interface WhepClientOptions {
   endpoint: string;
   videoPayloadType?: number;
   audioPayloadType?: number;
-  /** Wait for ICE gathering before POSTing (default true; false = trickle). */
-  waitForGathering?: boolean;
+  /**
+   * Trickle ICE: POST the offer without candidates, then PATCH them (RFC 9725 section 4.3.1)
+   * with the session's ETag once gathering completes. Default false: wait for gathering.
+   */
+  trickle?: boolean;
   /** Keep the payload bytes of this many first packets per track (default 8). */
   keepPayloads?: number;
 }
@@ -105,6 +108,11 @@ export class WhepClient {
     }
   }
 
+  /** Status of each trickle PATCH sent. */
+  readonly patchStatuses: number[] = [];
+  /** Candidates sent by PATCH. */
+  trickledCandidates = 0;
+
   /** How many peers connect() needed (1 unless the libjuice race above hit). */
   attempts = 1;
 
@@ -126,9 +134,13 @@ export class WhepClient {
     pc.onStateChange((s) => {
       if (client) client.#state = s;
     });
+    const local: { candidate: string; mid: string }[] = [];
+    pc.onLocalCandidate((candidate, mid) => local.push({ candidate: candidate.replace(/^a=/, ''), mid }));
     pc.setLocalDescription('offer');
-    if (o.waitForGathering !== false) await gathered;
-    const offer = pc.localDescription()?.sdp ?? '';
+    if (!o.trickle) await gathered;
+    let offer = pc.localDescription()?.sdp ?? '';
+    // A trickling client sends no candidates in the offer, whatever was gathered already.
+    if (o.trickle) offer = offer.replace(/^a=(candidate:.*|end-of-candidates)\r?\n/gm, '');
     client = new WhepClient(pc, offer);
     client.#tracks.push(vt, at);
     for (const [track, into] of [[vt, client.video], [at, client.audio]] as const) {
@@ -150,6 +162,17 @@ export class WhepClient {
       } catch (err) {
         // Only the race described on connect() is retried; anything else is the server's fault.
         if (!/without ICE transport/.test(String(err))) throw err;
+      }
+      if (o.trickle && client.resourceUrl) {
+        await gathered;
+        const frag = local.map((c) => `a=mid:${c.mid}\r\na=${c.candidate}\r\n`).join('') + 'a=end-of-candidates\r\n';
+        const patch = await fetch(client.resourceUrl, {
+          method: 'PATCH',
+          headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': res.headers.get('etag') ?? '' },
+          body: frag,
+        });
+        client.patchStatuses.push(patch.status);
+        client.trickledCandidates = local.length;
       }
     }
     return client;

@@ -167,6 +167,12 @@ export class ViewerPeer extends EventEmitter {
     return this.#pc.localDescription()?.sdp ?? '';
   }
 
+  /** Remote ICE candidates known so far (from the offer and trickled PATCHes). */
+  get remoteCandidateCount(): number {
+    if (this.#closed) return 0;
+    return (this.#pc.remoteDescription()?.sdp.match(/^a=candidate:/gm) ?? []).length;
+  }
+
   /** True once the video track is open and can take packets. */
   get videoReady(): boolean {
     return this.#videoOpen;

@@ -86,6 +86,11 @@ export class Session extends EventEmitter implements StreamViewer {
     return this.#peer.state;
   }
 
+  /** Remote ICE candidates the peer knows (offer plus trickle). */
+  get remoteCandidateCount(): number {
+    return this.#peer.remoteCandidateCount;
+  }
+
   /** True once the peer's video track is open. */
   get videoReady(): boolean {
     return this.#peer.videoReady;

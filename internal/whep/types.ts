@@ -25,6 +25,7 @@ export interface SessionPeer {
   readonly state: PeerState;
   readonly closed: boolean;
   readonly videoReady: boolean;
+  readonly remoteCandidateCount: number;
   sendVideo(packet: Buffer): void;
   sendAudio(packet: Buffer): void;
   addRemoteCandidate(candidate: string, mid: string): void;
