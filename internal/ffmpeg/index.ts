@@ -3,7 +3,7 @@ export { buildFfmpegArgs, buildProbeArgs, videoCodecArgs, VIDEO_PT, AUDIO_PT, RT
 export type { FfmpegJob } from './args.js';
 export { probeInput, parseProbeOutput, isWebRtcSafeH264, ProbeError } from './probe.js';
 export type { ProbeResult, ProbedVideo, ProbedAudio } from './probe.js';
-export { FfmpegProcess, explainStderr } from './process.js';
+export { FfmpegProcess, explainStderr, spawnCommand } from './process.js';
 export type { FfmpegExit, FfmpegProcessOptions } from './process.js';
 export { RestartBackoff } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';

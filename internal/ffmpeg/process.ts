@@ -2,6 +2,7 @@
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 
 /** How a run ended. */
 export interface FfmpegExit {
@@ -21,6 +22,20 @@ export interface FfmpegProcessOptions {
   args: readonly string[];
   /** Lines of stderr to keep for explaining an exit. */
   tailLines?: number;
+  /**
+   * Have the kernel send FFmpeg SIGTERM if whepd dies, even by SIGKILL (PR_SET_PDEATHSIG via
+   * util-linux setpriv, which then execs FFmpeg in the same process). Default: on when
+   * /usr/bin/setpriv exists.
+   */
+  dieWithParent?: boolean;
+}
+
+const SETPRIV = '/usr/bin/setpriv';
+
+/** The command and argv that start FFmpeg, wrapped in setpriv when it should die with whepd. */
+export function spawnCommand(ffmpegPath: string, args: readonly string[], dieWithParent: boolean): [string, string[]] {
+  if (!dieWithParent) return [ffmpegPath, [...args]];
+  return [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', ffmpegPath, ...args]];
 }
 
 /** A running FFmpeg child. Emits `exit` (FfmpegExit) once; `exited` resolves with the same value. */
@@ -37,7 +52,8 @@ export class FfmpegProcess extends EventEmitter {
   private constructor(options: FfmpegProcessOptions) {
     super();
     this.#tailLines = options.tailLines ?? 20;
-    this.#child = execa(options.ffmpegPath, [...options.args], {
+    const [file, argv] = spawnCommand(options.ffmpegPath, options.args, options.dieWithParent ?? existsSync(SETPRIV));
+    this.#child = execa(file, argv, {
       reject: false,
       stdin: 'ignore',
       stdout: 'ignore',
@@ -85,7 +101,9 @@ export class FfmpegProcess extends EventEmitter {
     const code = r.exitCode ?? null;
     const signal = r.signal ?? null;
     let reason: string;
-    if (r.code === 'ENOENT') reason = 'ffmpeg is not installed (apt-get install ffmpeg)';
+    // setpriv reports a missing FFmpeg as exit 127 "failed to execute".
+    const missing = r.code === 'ENOENT' || (code === 127 && this.#tail.some((l) => /failed to execute/.test(l)));
+    if (missing) reason = 'ffmpeg is not installed (apt-get install ffmpeg)';
     else if (this.#stopping) reason = 'stopped by whepd';
     else if (signal) reason = `ffmpeg was killed by ${signal}`;
     else reason = explainStderr(this.#tail) ?? `ffmpeg exited with code ${code}`;
