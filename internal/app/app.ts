@@ -15,6 +15,8 @@ import { ViewerPeer } from '../webrtc/index.js';
 import { SessionRegistry, corsMiddleware, whepRoutes } from '../whep/index.js';
 import type { PeerFactory, StreamDirectory } from '../whep/index.js';
 import { playerRoutes } from '../player/index.js';
+import { adminRoutes } from '../admin/index.js';
+import { Metrics } from '../metrics/index.js';
 
 /** A running whepd. Emits `close` once. */
 export class App extends EventEmitter {
@@ -22,6 +24,7 @@ export class App extends EventEmitter {
   readonly streams: ReadonlyMap<string, Stream>;
   readonly registry: SessionRegistry;
   readonly http: Hono;
+  readonly metrics: Metrics;
   readonly #log: Logger;
   #server: ServerType | undefined;
   #draining = false;
@@ -68,8 +71,24 @@ export class App extends EventEmitter {
         ...(w.portRangeBegin !== undefined ? { portRangeBegin: w.portRangeBegin } : {}),
         ...(w.portRangeEnd !== undefined ? { portRangeEnd: w.portRangeEnd } : {}),
       });
+    this.metrics = new Metrics({ streams: () => [...streams.values()].map((s) => s.status()) });
     const http = new Hono();
     http.use('*', corsMiddleware(config.http.corsOrigins));
+    http.route(
+      '/',
+      adminRoutes({
+        streams: () => [...streams.values()].map((s) => s.status()),
+        sessions: () => this.registry.list(),
+        restartStream: (id) => {
+          const s = streams.get(id);
+          if (!s?.pid) return false;
+          s.restart();
+          return true;
+        },
+        metrics: async () => ({ body: await this.metrics.render(), contentType: this.metrics.contentType }),
+        token: config.admin.token,
+      }),
+    );
     http.route(
       '/',
       whepRoutes({
@@ -81,6 +100,11 @@ export class App extends EventEmitter {
         timers: { handshakeTimeoutMs: w.handshakeTimeoutMs, disconnectGraceMs: w.disconnectGraceMs },
         log: log.child({ component: 'whep' }),
         isDraining: () => this.#draining,
+        observer: {
+          // Unknown stream names share one label so clients cannot grow the label set.
+          postAnswered: (id, status, ms) => this.metrics.postAnswered(streams.has(id) ? id : '_unknown', status, ms),
+          sessionStarted: (session) => this.metrics.sessionStarted(session),
+        },
       }),
     );
     http.route('/', playerRoutes({ listStreams: () => [...streams.values()].map((s) => ({ id: s.id, state: s.state, viewers: s.viewerCount, lastError: s.lastError })) }));

@@ -70,6 +70,14 @@ export const configSchema = {
         level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
       },
     },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        token: { type: 'string', minLength: 16 },
+      },
+    },
     ffmpeg: {
       type: 'object',
       additionalProperties: false,

@@ -32,6 +32,7 @@ export interface Config {
   };
   readonly limits: { readonly viewersPerStream: number; readonly viewersTotal: number };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  readonly admin: { readonly token?: string };
   readonly ffmpeg: {
     readonly path: string;
     readonly ffprobePath: string;

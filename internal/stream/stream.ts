@@ -71,6 +71,11 @@ export class Stream extends EventEmitter {
   #transcoding: boolean | undefined;
   #closed = false;
   #running: Promise<void> | undefined;
+  /** Packets and bytes handed to viewers (sum over viewers). */
+  readonly #out = { videoPackets: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0 };
+  #restartNow = false;
+  #startedAt: number | undefined;
+  #bitrate = { bps: 0, lastBytes: 0, lastAt: 0 };
 
   constructor(options: StreamOptions) {
     super();
@@ -136,7 +141,23 @@ export class Stream extends EventEmitter {
       transcoding: this.#transcoding,
       video: sum(this.#videoCounters, this.#videoIngest),
       audio: sum(this.#audioCounters, this.#audioIngest),
+      out: { ...this.#out },
+      inputBitrateBps: this.#inputBitrate(),
+      uptimeMs: this.#startedAt === undefined ? 0 : Date.now() - this.#startedAt,
     };
+  }
+
+  /** Input bitrate (both ingests) over the time since the previous call, at least 1 s apart. */
+  #inputBitrate(): number {
+    const bytes = (this.#videoIngest?.counters.bytes ?? 0) + (this.#audioIngest?.counters.bytes ?? 0) + this.#videoCounters.bytes + this.#audioCounters.bytes;
+    const now = Date.now();
+    const b = this.#bitrate;
+    if (now - b.lastAt >= 1000) {
+      if (b.lastAt > 0) b.bps = Math.round(((bytes - b.lastBytes) * 8 * 1000) / (now - b.lastAt));
+      b.lastBytes = bytes;
+      b.lastAt = now;
+    }
+    return this.#state === 'live' ? b.bps : 0;
   }
 
   /** The UDP ports FFmpeg sends to in the current run (undefined between runs). */
@@ -180,14 +201,21 @@ export class Stream extends EventEmitter {
         if (!v.videoReady) continue;
         this.#video.add(v, v.videoPayloadType);
         this.#awaitingKeyframe.delete(v);
+        v.videoStarted();
       }
     }
+    const n = this.#video.size;
+    this.#out.videoPackets += n;
+    this.#out.videoBytes += n * packet.length;
     this.#video.forward(packet);
   };
 
   // Hot path: one call per audio packet.
   #onAudio = (packet: Buffer): void => {
     setSsrc(packet, this.identity.audioSsrc);
+    const n = this.#audio.size;
+    this.#out.audioPackets += n;
+    this.#out.audioBytes += n * packet.length;
     this.#audio.forward(packet);
   };
 
@@ -238,6 +266,7 @@ export class Stream extends EventEmitter {
     });
     const proc = FfmpegProcess.spawn({ ffmpegPath: o.ffmpegPath, args });
     this.#process = proc;
+    this.#startedAt = Date.now();
     this.#log.info({ pid: proc.pid, transcode, video: probe.video, audio: probe.audio, ports: this.ingestPorts }, 'ffmpeg started');
     return proc.exited;
   }
@@ -274,13 +303,15 @@ export class Stream extends EventEmitter {
         exit = { code: null, signal: null, reason: (err as Error).message, stderrTail: [], uptimeMs: 0 };
       }
       this.#process = undefined;
+      this.#startedAt = undefined;
       if (this.#closed) break;
       this.#lastError = exit.reason;
       this.#log.warn({ code: exit.code, signal: exit.signal, uptimeMs: exit.uptimeMs, stderr: exit.stderrTail }, `stream ${this.id} stopped: ${exit.reason}`);
       this.emit('exit', exit);
       this.#teardownRun(`ffmpeg exited: ${exit.reason}`);
       this.#setState('failed');
-      const delay = this.#backoff.next(exit.uptimeMs);
+      const delay = this.#restartNow ? 0 : this.#backoff.next(exit.uptimeMs);
+      this.#restartNow = false;
       this.#restarts++;
       try {
         await sleep(delay, undefined, { signal: this.#abort.signal });
@@ -288,6 +319,13 @@ export class Stream extends EventEmitter {
         break;
       }
     }
+  }
+
+  /** Restarts FFmpeg now (viewers are torn down as on any exit), skipping the backoff once. */
+  restart(): void {
+    if (this.#closed || !this.#process) return;
+    this.#restartNow = true;
+    this.#process.stop(this.#opts.stopGraceMs);
   }
 
   /**

@@ -10,6 +10,8 @@ export interface StreamViewer {
   /** Hot path: must not throw, allocate per call, or log. */
   sendVideo(packet: Buffer): void;
   sendAudio(packet: Buffer): void;
+  /** The viewer's video just started at a keyframe (called once, not per packet). */
+  videoStarted(): void;
   /** The stream stopped (FFmpeg exited or whepd closes it); the viewer must close itself now. */
   streamEnded(reason: string): void;
 }
@@ -38,4 +40,10 @@ export interface StreamStatus {
   transcoding: boolean | undefined;
   video: { packets: number; bytes: number; junk: number };
   audio: { packets: number; bytes: number; junk: number };
+  /** Packets and bytes sent to viewers, summed over viewers. */
+  out: { videoPackets: number; videoBytes: number; audioPackets: number; audioBytes: number };
+  /** Bits per second arriving from FFmpeg (0 when not live). */
+  inputBitrateBps: number;
+  /** How long the current FFmpeg has run, in ms (0 when none runs). */
+  uptimeMs: number;
 }

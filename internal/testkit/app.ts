@@ -11,6 +11,7 @@ export interface TestAppOptions {
   webrtc?: Record<string, unknown>;
   ffmpeg?: Record<string, unknown>;
   http?: Record<string, unknown>;
+  admin?: { token?: string };
   log?: Logger;
 }
 
@@ -22,6 +23,7 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<App> {
     limits: { viewersPerStream: 8, viewersTotal: 32, ...o.limits },
     log: { level: 'silent' },
     ffmpeg: { restartMinMs: 200, restartMaxMs: 2000, ...o.ffmpeg },
+    admin: o.admin ?? {},
     streams: o.streams ?? [{ id: 'demo', input: 'fixtures/media/demo.mp4', loop: true }],
   });
   return App.start(config, o.log ?? silentLogger());

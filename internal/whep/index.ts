@@ -2,7 +2,7 @@
 export { whepRoutes } from './routes.js';
 export type { WhepRoutesOptions } from './routes.js';
 export { Session, newResourceId } from './session.js';
-export type { SessionTimers } from './session.js';
+export type { SessionTimers, SessionInit } from './session.js';
 export { SessionRegistry } from './registry.js';
 export type { Caps, Slot } from './registry.js';
 export { corsMiddleware } from './cors.js';

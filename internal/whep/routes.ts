@@ -3,6 +3,7 @@
  * /whep/:stream, PATCH trickle ICE and DELETE on the session URL it returns.
  */
 import { Hono } from 'hono';
+import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import {
   BadRequestError,
@@ -21,7 +22,8 @@ import { parseSdpFragment } from './sdpfrag.js';
 import { Session } from './session.js';
 import type { SessionTimers } from './session.js';
 import type { SessionRegistry } from './registry.js';
-import type { PeerFactory, StreamDirectory } from './types.js';
+import type { PeerFactory, StreamDirectory, WhepObserver } from './types.js';
+import { getConnInfo } from '@hono/node-server/conninfo';
 
 /** Everything the WHEP routes need. */
 export interface WhepRoutesOptions {
@@ -36,6 +38,16 @@ export interface WhepRoutesOptions {
   isDraining?: () => boolean;
   /** Candidates accepted in one PATCH. */
   maxCandidatesPerPatch?: number;
+  /** Metrics hooks. */
+  observer?: WhepObserver;
+}
+
+function remoteAddress(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined; // app.request() in tests has no socket
+  }
 }
 
 const SDP = 'application/sdp';
@@ -69,7 +81,16 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
     return c.body(null, 204, { 'Accept-Post': SDP });
   });
 
+  // Count every POST outcome, errors included (the error handler has produced c.res by now).
+  app.use('/whep/:stream', async (c, next) => {
+    if (c.req.method !== 'POST' || !o.observer) return next();
+    const started = performance.now();
+    await next();
+    o.observer.postAnswered(c.req.param('stream') ?? '', c.res.status, performance.now() - started);
+  });
+
   app.post('/whep/:stream', async (c) => {
+    const requestStart = performance.now();
     const s = stream(c.req.param('stream'));
     requireContentType(c, SDP);
     const offer = await readBody(c, o.maxBodyBytes);
@@ -88,7 +109,7 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
         video: { ssrc: ids.videoSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-video` },
         audio: { ssrc: ids.audioSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-audio` },
       });
-      session = new Session(s.id, plan, peer, o.timers, log);
+      session = new Session({ streamId: s.id, plan, peer, timers: o.timers, log, requestStart, remoteAddress: remoteAddress(c) });
     } catch (err) {
       slot.release();
       throw err;
@@ -99,6 +120,7 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
       throw new StreamNotLiveError(`stream ${s.id} went down during negotiation`);
     }
     session.attached(s.attach(session));
+    o.observer?.sessionStarted(session);
     const headers = new Headers({
       'Content-Type': SDP,
       Location: `/whep/${encodeURIComponent(s.id)}/${session.id}`,

@@ -27,7 +27,23 @@ function newEtag(): string {
   return `"${randomBytes(9).toString('base64url')}"`;
 }
 
-/** A viewer session. Implements StreamViewer so the stream can feed it directly. */
+/** What a session is made from. */
+export interface SessionInit {
+  streamId: string;
+  plan: OfferPlan;
+  peer: SessionPeer;
+  timers: SessionTimers;
+  log: Logger;
+  /** performance.now() when the POST arrived; the first-keyframe delay is measured from it. */
+  requestStart: number;
+  /** The client's address as the HTTP server saw it, if known. */
+  remoteAddress?: string;
+}
+
+/**
+ * A viewer session. Implements StreamViewer so the stream can feed it directly. Emits `close`
+ * (reason) once and `videoStarted` (ms from POST to the first keyframe packet) once.
+ */
 export class Session extends EventEmitter implements StreamViewer {
   readonly id = newResourceId();
   readonly streamId: string;
@@ -35,6 +51,8 @@ export class Session extends EventEmitter implements StreamViewer {
   readonly videoPayloadType: number;
   readonly audioPayloadType: number;
   readonly plan: OfferPlan;
+  readonly remoteAddress: string | undefined;
+  readonly requestStart: number;
   readonly #peer: SessionPeer;
   readonly #log: Logger;
   readonly #timers: SessionTimers;
@@ -46,9 +64,12 @@ export class Session extends EventEmitter implements StreamViewer {
   #closeReason: string | undefined;
   #connectedAt: number | undefined;
 
-  constructor(streamId: string, plan: OfferPlan, peer: SessionPeer, timers: SessionTimers, log: Logger) {
+  constructor(init: SessionInit) {
     super();
+    const { streamId, plan, peer, timers, log } = init;
     this.streamId = streamId;
+    this.remoteAddress = init.remoteAddress;
+    this.requestStart = init.requestStart;
     this.plan = plan;
     this.videoPayloadType = plan.video.payloadType;
     this.audioPayloadType = plan.audio.payloadType;
@@ -128,6 +149,25 @@ export class Session extends EventEmitter implements StreamViewer {
 
   sendAudio(packet: Buffer): void {
     this.#peer.sendAudio(packet);
+  }
+
+  videoStarted(): void {
+    this.emit('videoStarted', performance.now() - this.requestStart);
+  }
+
+  /** When the peer connected (epoch ms), if it has. */
+  get connectedAt(): number | undefined {
+    return this.#connectedAt;
+  }
+
+  /** Bytes the peer sent so far. */
+  get bytesSent(): number {
+    return this.#peer.bytesSent;
+  }
+
+  /** Round-trip time in ms, when libdatachannel measured one. */
+  get rttMs(): number | undefined {
+    return this.#peer.rttMs;
   }
 
   streamEnded(reason: string): void {

@@ -1,6 +1,7 @@
 /** The small interfaces the WHEP layer needs from streams and peers, so tests can swap them. */
 import type { OfferPlan, PeerState, TrackIdentity } from '../webrtc/index.js';
 import type { StreamIdentity, StreamState, StreamViewer } from '../stream/index.js';
+import type { Session } from './session.js';
 
 /** A stream as WHEP sees it. */
 export interface StreamSource {
@@ -26,6 +27,8 @@ export interface SessionPeer {
   readonly closed: boolean;
   readonly videoReady: boolean;
   readonly remoteCandidateCount: number;
+  readonly bytesSent: number;
+  readonly rttMs: number | undefined;
   sendVideo(packet: Buffer): void;
   sendAudio(packet: Buffer): void;
   addRemoteCandidate(candidate: string, mid: string): void;
@@ -36,3 +39,11 @@ export interface SessionPeer {
 
 /** Creates a peer answering `offer`; resolves once the answer is complete (ICE gathered). */
 export type PeerFactory = (offer: string, plan: OfferPlan, ids: { video: TrackIdentity; audio: TrackIdentity }) => Promise<SessionPeer>;
+
+/** Hooks for metrics and logs; called at request and session boundaries, never per packet. */
+export interface WhepObserver {
+  /** Every POST outcome (201 or the error status). */
+  postAnswered(streamId: string, status: number, ms: number): void;
+  /** A session was created and attached; subscribe to its `close` / `videoStarted` here. */
+  sessionStarted(session: Session): void;
+}

@@ -1,0 +1,113 @@
+/**
+ * Operator endpoints: health and readiness probes, Prometheus metrics, and a bearer-token admin
+ * API under /api (list streams and sessions, kick a session, restart a stream).
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import type { StreamStatus } from '../stream/index.js';
+
+/** A session as the admin API lists and kicks it. */
+export interface AdminSession {
+  readonly id: string;
+  readonly streamId: string;
+  readonly createdAt: number;
+  readonly remoteAddress: string | undefined;
+  readonly peerState: string;
+  readonly bytesSent: number;
+  readonly rttMs: number | undefined;
+  close(reason: string): void;
+}
+
+/** What the operator routes read and act on. */
+export interface AdminRoutesOptions {
+  streams(): StreamStatus[];
+  sessions(): AdminSession[];
+  restartStream(id: string): boolean;
+  /** Prometheus exposition and its content type. */
+  metrics(): Promise<{ body: string; contentType: string }>;
+  /** Streams readiness waits for (always-on ones); default every stream. */
+  readinessStreams?: () => string[];
+  /** Bearer token for /api; without one, /api answers 401. */
+  token?: string | undefined;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Builds the operator sub-app; mount it at `/`. */
+export function adminRoutes(o: AdminRoutesOptions): Hono {
+  const app = new Hono();
+  const text = { 'Content-Type': 'text/plain; charset=utf-8' };
+
+  app.get('/healthz', (c) => c.body('ok\n', 200, text));
+
+  app.get('/readyz', (c) => {
+    const wanted = new Set(o.readinessStreams?.() ?? o.streams().map((s) => s.id));
+    const notLive = o.streams().filter((s) => wanted.has(s.id) && s.state !== 'live');
+    if (notLive.length === 0) return c.body('ready\n', 200, text);
+    const lines = notLive.map((s) => `${s.id}: ${s.state}${s.lastError ? ` (${s.lastError})` : ''}`);
+    return c.body(`not ready:\n${lines.join('\n')}\n`, 503, text);
+  });
+
+  app.get('/metrics', async (c) => {
+    const m = await o.metrics();
+    return c.body(m.body, 200, { 'Content-Type': m.contentType });
+  });
+
+  app.use('/api/*', async (c, next) => {
+    if (!o.token) return c.body('admin API disabled: set admin.token in the config\n', 401, { ...text, 'WWW-Authenticate': 'Bearer realm="whepd"' });
+    const header = c.req.header('authorization') ?? '';
+    const given = /^Bearer (.+)$/i.exec(header)?.[1] ?? '';
+    // Compare digests so the comparison time does not depend on where the strings differ.
+    if (!timingSafeEqual(digest(given), digest(o.token))) {
+      return c.body('missing or wrong bearer token\n', 401, { ...text, 'WWW-Authenticate': 'Bearer realm="whepd", error="invalid_token"' });
+    }
+    return next();
+  });
+
+  app.get('/api/streams', (c) =>
+    c.json(
+      o.streams().map((s) => ({
+        id: s.id,
+        state: s.state,
+        pid: s.pid ?? null,
+        uptimeMs: s.uptimeMs,
+        restarts: s.restarts,
+        lastError: s.lastError ?? null,
+        inputBitrateBps: s.inputBitrateBps,
+        viewers: s.viewers,
+        transcoding: s.transcoding ?? null,
+      })),
+    ),
+  );
+
+  app.get('/api/sessions', (c) => {
+    const now = Date.now();
+    return c.json(
+      o.sessions().map((s) => ({
+        id: s.id,
+        stream: s.streamId,
+        remoteAddress: s.remoteAddress ?? null,
+        state: s.peerState,
+        ageMs: now - s.createdAt,
+        bytesSent: s.bytesSent,
+        rttMs: s.rttMs ?? null,
+      })),
+    );
+  });
+
+  app.delete('/api/sessions/:id', (c) => {
+    const s = o.sessions().find((x) => x.id === c.req.param('id'));
+    if (!s) return c.body('no such session\n', 404, text);
+    s.close('kicked by the admin API');
+    return c.body(null, 204);
+  });
+
+  app.post('/api/streams/:id/restart', (c) => {
+    if (!o.restartStream(c.req.param('id'))) return c.body('no such stream, or it is not running\n', 404, text);
+    return c.body('restarting\n', 202, text);
+  });
+
+  return app;
+}

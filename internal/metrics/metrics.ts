@@ -1,0 +1,132 @@
+/**
+ * Prometheus metrics (prom-client). Packet and byte counts are read from the streams' own
+ * counters at scrape time, so the RTP hot path never touches a metric; session and POST events
+ * are recorded as they happen.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StreamStatus } from '../stream/index.js';
+
+/** What the metrics read at scrape time. */
+export interface MetricsSources {
+  streams(): Iterable<StreamStatus>;
+}
+
+/** A session as the metrics see it (a WHEP Session fits). */
+export interface ObservedSession {
+  readonly streamId: string;
+  readonly createdAt: number;
+  once(event: 'close', listener: (reason: string) => void): unknown;
+  once(event: 'videoStarted', listener: (ms: number) => void): unknown;
+}
+
+/** All whepd metrics in one registry. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #posts: Counter<'stream' | 'status'>;
+  readonly #postSeconds: Histogram<'stream'>;
+  readonly #sessionSeconds: Histogram<'stream'>;
+  readonly #firstKeyframe: Histogram<'stream'>;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'whepd_process_', eventLoopMonitoringPrecision: 10 });
+    this.#posts = new Counter({ name: 'whepd_whep_posts_total', help: 'WHEP POSTs by outcome status (201 = session created).', labelNames: ['stream', 'status'], registers });
+    this.#postSeconds = new Histogram({
+      name: 'whepd_whep_post_seconds',
+      help: 'Time from POST to the answer (includes ICE gathering).',
+      labelNames: ['stream'],
+      buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.#sessionSeconds = new Histogram({
+      name: 'whepd_session_duration_seconds',
+      help: 'How long sessions lasted.',
+      labelNames: ['stream'],
+      buckets: [1, 10, 60, 300, 900, 3600, 14400],
+      registers,
+    });
+    this.#firstKeyframe = new Histogram({
+      name: 'whepd_first_keyframe_seconds',
+      help: 'Time from POST to the first keyframe packet sent to the viewer.',
+      labelNames: ['stream'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 5, 10],
+      registers,
+    });
+
+    const gauge = (name: string, help: string, labelNames: string[], read: (g: Gauge<string>) => void) =>
+      new Gauge({ name, help, labelNames, registers, collect() { this.reset(); read(this); } });
+    // Counters read from monotonic sources: reset and re-add the current total at each scrape.
+    const counter = (name: string, help: string, labelNames: string[], read: (c: Counter<string>) => void) =>
+      new Counter({ name, help, labelNames, registers, collect() { this.reset(); read(this); } });
+
+    gauge('whepd_viewers', 'Viewers attached to a stream.', ['stream'], (g) => {
+      for (const s of sources.streams()) g.set({ stream: s.id }, s.viewers);
+    });
+    gauge('whepd_viewers_total', 'Viewers attached in total.', [], (g) => {
+      let n = 0;
+      for (const s of sources.streams()) n += s.viewers;
+      g.set(n);
+    });
+    gauge('whepd_stream_up', '1 when the stream is live (FFmpeg producing, keyframe seen).', ['stream'], (g) => {
+      for (const s of sources.streams()) g.set({ stream: s.id }, s.state === 'live' ? 1 : 0);
+    });
+    gauge('whepd_stream_input_bitrate_bps', 'Bits per second arriving from FFmpeg.', ['stream'], (g) => {
+      for (const s of sources.streams()) g.set({ stream: s.id }, s.inputBitrateBps);
+    });
+    counter('whepd_ffmpeg_restarts_total', 'FFmpeg restarts.', ['stream'], (c) => {
+      for (const s of sources.streams()) c.inc({ stream: s.id }, s.restarts);
+    });
+    counter('whepd_rtp_in_packets_total', 'RTP packets received from FFmpeg.', ['stream', 'kind'], (c) => {
+      for (const s of sources.streams()) {
+        c.inc({ stream: s.id, kind: 'video' }, s.video.packets);
+        c.inc({ stream: s.id, kind: 'audio' }, s.audio.packets);
+      }
+    });
+    counter('whepd_rtp_in_bytes_total', 'RTP bytes received from FFmpeg.', ['stream', 'kind'], (c) => {
+      for (const s of sources.streams()) {
+        c.inc({ stream: s.id, kind: 'video' }, s.video.bytes);
+        c.inc({ stream: s.id, kind: 'audio' }, s.audio.bytes);
+      }
+    });
+    counter('whepd_rtp_junk_packets_total', 'Datagrams dropped on the ingest ports (not valid RTP of the expected type).', ['stream', 'kind'], (c) => {
+      for (const s of sources.streams()) {
+        c.inc({ stream: s.id, kind: 'video' }, s.video.junk);
+        c.inc({ stream: s.id, kind: 'audio' }, s.audio.junk);
+      }
+    });
+    counter('whepd_rtp_out_packets_total', 'RTP packets handed to viewers (summed over viewers).', ['stream', 'kind'], (c) => {
+      for (const s of sources.streams()) {
+        c.inc({ stream: s.id, kind: 'video' }, s.out.videoPackets);
+        c.inc({ stream: s.id, kind: 'audio' }, s.out.audioPackets);
+      }
+    });
+    counter('whepd_rtp_out_bytes_total', 'RTP bytes handed to viewers (summed over viewers).', ['stream', 'kind'], (c) => {
+      for (const s of sources.streams()) {
+        c.inc({ stream: s.id, kind: 'video' }, s.out.videoBytes);
+        c.inc({ stream: s.id, kind: 'audio' }, s.out.audioBytes);
+      }
+    });
+  }
+
+  /** Records one POST outcome. */
+  postAnswered(streamId: string, status: number, ms: number): void {
+    this.#posts.inc({ stream: streamId, status: String(status) });
+    if (status === 201) this.#postSeconds.observe({ stream: streamId }, ms / 1000);
+  }
+
+  /** Follows a new session: its first keyframe delay and its duration. */
+  sessionStarted(session: ObservedSession): void {
+    session.once('videoStarted', (ms) => this.#firstKeyframe.observe({ stream: session.streamId }, ms / 1000));
+    session.once('close', () => this.#sessionSeconds.observe({ stream: session.streamId }, (Date.now() - session.createdAt) / 1000));
+  }
+
+  /** The exposition text. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Content-Type of render(). */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
