@@ -5,6 +5,7 @@ import { App } from '../../internal/app/index.js';
 import { loadConfig } from '../../internal/config/index.js';
 import { ConfigError } from '../../internal/errors/index.js';
 import { createLogger } from '../../internal/log/index.js';
+import { notifySystemd } from '../../internal/service/index.js';
 
 const EXIT_USAGE = 64;
 const EXIT_CONFIG = 2;
@@ -22,7 +23,12 @@ Endpoints (see README.md and docs/whep.md):
   DELETE /whep/<stream>/<session>   leave
   GET    /                          stream list; GET /play/<stream> plays one in the browser
 
-Signals: SIGTERM/SIGINT drain and exit 0.
+Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config (an invalid one is
+rejected and the running config kept).
+
+Operator endpoints: GET /healthz, GET /readyz, GET /metrics (Prometheus), and with admin.token
+set: GET /api/streams, GET /api/sessions, DELETE /api/sessions/<id>,
+POST /api/streams/<id>/restart (Authorization: Bearer <token>).
 `;
 
 function version(): string {
@@ -51,6 +57,28 @@ async function serve(file: string): Promise<void> {
   for (const s of config.streams) {
     log.info(`stream ${s.id}: WHEP ${app.url}/whep/${s.id}  player ${app.url}/play/${s.id}`);
   }
+  void notifySystemd('READY=1', `serving ${config.streams.length} stream(s) on ${app.url}`);
+  process.on('SIGHUP', () => {
+    let next;
+    try {
+      next = loadConfig(file);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        log.error({ problems: err.problems }, `config reload rejected, keeping the running config: ${err.message}`);
+        return;
+      }
+      throw err;
+    }
+    void notifySystemd('RELOADING=1');
+    app.reload(next).then(
+      (result) => {
+        log.info(result, 'config reloaded');
+        if (result.needsRestart.length > 0) log.warn({ sections: result.needsRestart }, 'these config sections changed but take effect only after a restart');
+        void notifySystemd('READY=1');
+      },
+      (err: unknown) => log.error({ err }, 'config reload failed'),
+    );
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -59,6 +87,7 @@ async function serve(file: string): Promise<void> {
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
+    void notifySystemd('STOPPING=1');
     const force = setTimeout(() => {
       log.error('shutdown took longer than 5 s; exiting');
       process.exit(1);

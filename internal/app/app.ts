@@ -9,7 +9,17 @@ import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { isFileInput, parseListen } from '../config/index.js';
-import type { Config } from '../config/index.js';
+import type { Config, StreamConfig } from '../config/index.js';
+
+/** What a reload changed. */
+export interface ReloadResult {
+  added: string[];
+  removed: string[];
+  restarted: string[];
+  kept: string[];
+  /** Config sections that changed but only take effect after a restart. */
+  needsRestart: string[];
+}
 import { Stream } from '../stream/index.js';
 import { ViewerPeer } from '../webrtc/index.js';
 import { SessionRegistry, corsMiddleware, whepRoutes } from '../whep/index.js';
@@ -20,7 +30,7 @@ import { Metrics } from '../metrics/index.js';
 
 /** A running whepd. Emits `close` once. */
 export class App extends EventEmitter {
-  readonly config: Config;
+  config: Config;
   readonly streams: ReadonlyMap<string, Stream>;
   readonly registry: SessionRegistry;
   readonly http: Hono;
@@ -36,29 +46,7 @@ export class App extends EventEmitter {
     this.config = config;
     this.#log = log;
     const streams = new Map<string, Stream>();
-    for (const s of config.streams) {
-      streams.set(
-        s.id,
-        new Stream({
-          id: s.id,
-          input: s.input,
-          inputArgs: s.inputArgs,
-          loop: s.loop,
-          isFile: isFileInput(s.input),
-          video: s.video,
-          keyframeIntervalS: s.keyframeIntervalS,
-          videoBitrateKbps: s.videoBitrateKbps,
-          audioBitrateKbps: s.audioBitrateKbps,
-          ffmpegPath: config.ffmpeg.path,
-          ffprobePath: config.ffmpeg.ffprobePath,
-          probeTimeoutMs: config.ffmpeg.probeTimeoutMs,
-          restartMinMs: config.ffmpeg.restartMinMs,
-          restartMaxMs: config.ffmpeg.restartMaxMs,
-          stopGraceMs: config.ffmpeg.stopGraceMs,
-          log: log.child({ stream: s.id }),
-        }),
-      );
-    }
+    for (const s of config.streams) streams.set(s.id, this.#buildStream(s, config));
     this.streams = streams;
     this.registry = new SessionRegistry(config.limits);
     const directory: StreamDirectory = { get: (id) => streams.get(id), list: () => [...streams.values()] };
@@ -110,6 +98,73 @@ export class App extends EventEmitter {
     http.route('/', playerRoutes({ listStreams: () => [...streams.values()].map((s) => ({ id: s.id, state: s.state, viewers: s.viewerCount, lastError: s.lastError })) }));
     http.notFound((c) => c.text('not found\n', 404));
     this.http = http;
+  }
+
+  #buildStream(s: StreamConfig, config: Config): Stream {
+    return new Stream({
+      id: s.id,
+      input: s.input,
+      inputArgs: s.inputArgs,
+      loop: s.loop,
+      isFile: isFileInput(s.input),
+      video: s.video,
+      keyframeIntervalS: s.keyframeIntervalS,
+      videoBitrateKbps: s.videoBitrateKbps,
+      audioBitrateKbps: s.audioBitrateKbps,
+      ffmpegPath: config.ffmpeg.path,
+      ffprobePath: config.ffmpeg.ffprobePath,
+      probeTimeoutMs: config.ffmpeg.probeTimeoutMs,
+      restartMinMs: config.ffmpeg.restartMinMs,
+      restartMaxMs: config.ffmpeg.restartMaxMs,
+      stopGraceMs: config.ffmpeg.stopGraceMs,
+      log: this.#log.child({ stream: s.id }),
+    });
+  }
+
+  /**
+   * Applies a new config without a restart: streams that were added start, removed ones stop
+   * (their viewers are torn down), changed ones restart, untouched ones keep their viewers.
+   * Limits apply at once; changes to http, webrtc or admin need a restart and are reported.
+   */
+  async reload(next: Config): Promise<ReloadResult> {
+    const prev = this.config;
+    const key = (s: StreamConfig, c: Config) => JSON.stringify([s, c.ffmpeg]);
+    const before = new Map(prev.streams.map((s) => [s.id, key(s, prev)]));
+    const result: ReloadResult = { added: [], removed: [], restarted: [], kept: [], needsRestart: [] };
+    const streams = this.streams as Map<string, Stream>;
+    const stopping: Promise<void>[] = [];
+    for (const id of before.keys()) {
+      if (next.streams.some((s) => s.id === id)) continue;
+      const old = streams.get(id);
+      streams.delete(id);
+      old?.close();
+      if (old) stopping.push(old.stopped());
+      result.removed.push(id);
+    }
+    for (const s of next.streams) {
+      const was = before.get(s.id);
+      if (was === key(s, next)) {
+        result.kept.push(s.id);
+        continue;
+      }
+      const old = streams.get(s.id);
+      if (old) {
+        old.close();
+        stopping.push(old.stopped());
+        result.restarted.push(s.id);
+      } else result.added.push(s.id);
+      const fresh = this.#buildStream(s, next);
+      streams.set(s.id, fresh);
+      fresh.start();
+    }
+    this.registry.setCaps(next.limits);
+    this.#log.level = next.log.level;
+    for (const section of ['http', 'webrtc', 'admin'] as const) {
+      if (JSON.stringify(prev[section]) !== JSON.stringify(next[section])) result.needsRestart.push(section);
+    }
+    this.config = next;
+    await Promise.all(stopping);
+    return result;
   }
 
   /** Builds everything, starts every stream, and listens. Rejects if the HTTP port cannot be bound. */

@@ -19,13 +19,18 @@ export interface Slot {
 
 /** Sessions by stream and resource id, with the cap counters. */
 export class SessionRegistry {
-  readonly #caps: Caps;
+  #caps: Caps;
   readonly #byStream = new Map<string, Map<string, Session>>();
   readonly #slotsByStream = new Map<string, number>();
   #slotsTotal = 0;
 
   constructor(caps: Caps) {
-    this.#caps = caps;
+    this.#caps = { ...caps };
+  }
+
+  /** Changes the caps (config reload); sessions over a lowered cap keep running. */
+  setCaps(caps: Caps): void {
+    this.#caps = { ...caps };
   }
 
   /** Slots held in total (negotiating + active). */

@@ -1,0 +1,97 @@
+/** The real whepd process: SIGHUP reload (valid and invalid), SIGTERM drain, no FFmpeg left behind. */
+import t from 'tap';
+import { execa } from 'execa';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** FFmpeg processes whose parent is `pid` (ffprobe runs and exits around them, so filter by name). */
+function ffmpegChildren(pid: number): number[] {
+  return children(pid).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'ffmpeg';
+    } catch {
+      return false;
+    }
+  });
+}
+
+function children(pid: number): number[] {
+  const out: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    if (text) out.push(...text.split(/\s+/).map(Number));
+  }
+  return out;
+}
+
+function running(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function until(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+t.test('whepd reloads on SIGHUP, rejects a bad config, and drains on SIGTERM', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'whepd-signals-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const file = join(dir, 'config.json');
+  const config = (ids: string[]) => ({
+    http: { listen: `127.0.0.1:${port}` },
+    webrtc: { bindAddress: '127.0.0.1' },
+    streams: ids.map((id) => ({ id, input: 'fixtures/media/demo.mp4', loop: true })),
+  });
+  writeFileSync(file, JSON.stringify(config(['one'])));
+  const proc = execa('node', ['--import=tsx', 'cmd/whepd/main.ts', '--config', file], { reject: false, all: true, buffer: true });
+  t.teardown(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const known = async (id: string) => (await fetch(`${base}/whep/${id}`).catch(() => undefined))?.status === 204;
+  const ready = async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200;
+  await until(ready, 15000, 'whepd to be ready');
+
+  writeFileSync(file, JSON.stringify(config(['one', 'two'])));
+  proc.kill('SIGHUP');
+  await until(() => known('two'), 5000, 'stream two to appear after SIGHUP');
+  await until(ready, 15000, 'both streams live');
+  const pids = ffmpegChildren(proc.pid!);
+  t.equal(pids.length, 2, 'one FFmpeg per stream');
+
+  writeFileSync(file, '{"streams": [{"id": "bad id!", "input": 5}]}');
+  proc.kill('SIGHUP');
+  await new Promise((r) => setTimeout(r, 500));
+  t.ok(await known('one'), 'the running config is kept after a bad reload');
+  t.ok(await known('two'));
+  t.same(ffmpegChildren(proc.pid!).sort(), pids.sort(), 'no stream was restarted by a bad reload');
+
+  const stoppedAt = Date.now();
+  proc.kill('SIGTERM');
+  const result = await proc;
+  const tookMs = Date.now() - stoppedAt;
+  t.equal(result.exitCode, 0, 'exit 0 after SIGTERM');
+  t.ok(tookMs < 5000, `exited in ${tookMs} ms (< 5 s)`);
+  t.ok(pids.every((p) => !running(p)), 'no FFmpeg of it remains');
+  t.match(result.all, /config reload rejected/, 'the rejection is logged');
+  t.match(result.all, /\/streams\/0\/id/, 'with the JSON path of the problem');
+});

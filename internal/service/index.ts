@@ -1,0 +1,2 @@
+/** Service integration: systemd notifications. */
+export { notifySystemd } from './systemd.js';
