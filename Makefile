@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 CONFIG ?= configs/demo.json
 
-.PHONY: help run test e2e bench build typecheck deps tools clean
+.PHONY: help run test e2e bench build typecheck deps tools clean install
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,3 +41,15 @@ tools: ## install FFmpeg from Debian packages when missing (as root), else say h
 
 clean: ## remove build output
 	rm -rf dist .tap
+
+PREFIX ?= /opt/whepd
+UNITDIR ?= /etc/systemd/system
+CONFDIR ?= /etc/whepd
+
+install: build ## install the build to $(PREFIX), the systemd unit, and a config if none exists
+	install -d $(DESTDIR)$(PREFIX) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
+	cp -r dist package.json package-lock.json README.md $(DESTDIR)$(PREFIX)/
+	cd $(DESTDIR)$(PREFIX) && npm ci --omit=dev --no-audit --no-fund >/dev/null
+	install -m 0644 deploy/whepd.service $(DESTDIR)$(UNITDIR)/whepd.service
+	@if [ ! -f $(DESTDIR)$(CONFDIR)/config.json ]; then install -m 0644 deploy/config.example.json $(DESTDIR)$(CONFDIR)/config.json; echo "wrote $(DESTDIR)$(CONFDIR)/config.json: edit the streams"; fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload; echo "then: systemctl enable --now whepd"; fi
