@@ -75,6 +75,7 @@ export class App extends EventEmitter {
         },
         metrics: async () => ({ body: await this.metrics.render(), contentType: this.metrics.contentType }),
         token: config.admin.token,
+        readinessStreams: () => [...streams.values()].filter((s) => !s.onDemand).map((s) => s.id),
       }),
     );
     http.route(
@@ -117,6 +118,9 @@ export class App extends EventEmitter {
       restartMinMs: config.ffmpeg.restartMinMs,
       restartMaxMs: config.ffmpeg.restartMaxMs,
       stopGraceMs: config.ffmpeg.stopGraceMs,
+      onDemand: s.onDemand,
+      demandTimeoutMs: s.startTimeoutS * 1000,
+      idleStopMs: s.idleTimeoutS * 1000,
       log: this.#log.child({ stream: s.id }),
     });
   }
@@ -155,7 +159,7 @@ export class App extends EventEmitter {
       } else result.added.push(s.id);
       const fresh = this.#buildStream(s, next);
       streams.set(s.id, fresh);
-      fresh.start();
+      if (!fresh.onDemand) fresh.start();
     }
     this.registry.setCaps(next.limits);
     this.#log.level = next.log.level;
@@ -170,7 +174,7 @@ export class App extends EventEmitter {
   /** Builds everything, starts every stream, and listens. Rejects if the HTTP port cannot be bound. */
   static async start(config: Config, log: Logger): Promise<App> {
     const app = new App(config, log);
-    for (const s of app.streams.values()) s.start();
+    for (const s of app.streams.values()) if (!s.onDemand) s.start();
     try {
       await app.#listen();
     } catch (err) {

@@ -16,6 +16,10 @@ export interface StreamConfig {
   readonly keyframeIntervalS: number;
   readonly videoBitrateKbps: number;
   readonly audioBitrateKbps: number;
+  /** Start FFmpeg on the first POST and stop it `idleTimeoutS` after the last viewer left. */
+  readonly onDemand: boolean;
+  readonly startTimeoutS: number;
+  readonly idleTimeoutS: number;
 }
 
 /** The whole config file. */

@@ -40,6 +40,11 @@ export interface StreamOptions {
   restartMinMs: number;
   restartMaxMs: number;
   stopGraceMs: number;
+  /** Start FFmpeg only when a viewer asks (demand()), stop it after `idleStopMs` without viewers. */
+  onDemand?: boolean;
+  idleStopMs?: number;
+  /** How long demand() waits for the stream to go live. */
+  demandTimeoutMs?: number;
   log: Logger;
 }
 
@@ -59,8 +64,10 @@ export class Stream extends EventEmitter {
   /** Viewers whose video waits for the next keyframe (SPS first). */
   readonly #awaitingKeyframe = new Set<StreamViewer>();
   readonly #viewers = new Set<StreamViewer>();
-  readonly #abort = new AbortController();
-  #state: StreamState = 'starting';
+  #abort = new AbortController();
+  #idleStopping = false;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #state: StreamState;
   #lastError: string | undefined;
   #restarts = 0;
   #process: FfmpegProcess | undefined;
@@ -83,6 +90,7 @@ export class Stream extends EventEmitter {
     this.#opts = options;
     this.#log = options.log;
     this.#backoff = new RestartBackoff({ minMs: options.restartMinMs, maxMs: options.restartMaxMs });
+    this.#state = options.onDemand ? 'idle' : 'starting';
     // One SSRC pair per stream for every viewer: each viewer has its own transport, so sharing
     // cannot collide, and it lets one rewritten buffer serve a whole payload-type group.
     this.identity = {
@@ -96,7 +104,66 @@ export class Stream extends EventEmitter {
   /** Starts the supervise loop (probe, bind, spawn, wait, tear down, back off). */
   start(): void {
     if (this.#running || this.#closed) return;
+    this.#abort = new AbortController();
     this.#running = this.#superviseLoop();
+  }
+
+  /** True for streams that run only while someone watches. */
+  get onDemand(): boolean {
+    return this.#opts.onDemand === true;
+  }
+
+  /**
+   * Makes sure the stream runs and resolves true once it is live, false after the demand
+   * timeout. An on-demand stream that nobody joins stops again after its idle timeout.
+   */
+  async demand(): Promise<boolean> {
+    if (this.#closed) return false;
+    if (this.#idleStopping) await this.#running;
+    if (this.#closed) return false;
+    this.#clearIdleTimer();
+    this.start();
+    if (this.live) return true;
+    const timeoutMs = this.#opts.demandTimeoutMs ?? 10000;
+    const live = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const onState = (s: StreamState) => {
+        if (s === 'live') done(true);
+        else if (s === 'closed') done(false);
+      };
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        this.off('state', onState);
+        resolve(v);
+      };
+      this.on('state', onState);
+    });
+    this.#armIdleTimer();
+    return live;
+  }
+
+  #clearIdleTimer(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  /** On-demand only: stop after the idle timeout if nobody is watching by then. */
+  #armIdleTimer(): void {
+    if (!this.onDemand || this.#closed || this.#viewers.size > 0 || !this.#running) return;
+    this.#clearIdleTimer();
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#viewers.size === 0) this.#stopIdle();
+    }, this.#opts.idleStopMs ?? 10000);
+    this.#idleTimer.unref();
+  }
+
+  #stopIdle(): void {
+    if (!this.#running || this.#idleStopping || this.#closed) return;
+    this.#idleStopping = true;
+    this.#log.info('no viewers: stopping the on-demand stream');
+    this.#abort.abort();
+    this.#process?.stop(this.#opts.stopGraceMs);
   }
 
   /** True when media is flowing and a keyframe was seen in this run. */
@@ -177,6 +244,7 @@ export class Stream extends EventEmitter {
    */
   attach(viewer: StreamViewer): () => void {
     if (this.#closed) throw new Error(`stream ${this.id} is closed`);
+    this.#clearIdleTimer();
     this.#viewers.add(viewer);
     this.#awaitingKeyframe.add(viewer);
     this.#audio.add(viewer, viewer.audioPayloadType);
@@ -188,6 +256,7 @@ export class Stream extends EventEmitter {
     this.#awaitingKeyframe.delete(viewer);
     this.#video.delete(viewer, viewer.videoPayloadType);
     this.#audio.delete(viewer, viewer.audioPayloadType);
+    if (this.#viewers.size === 0) this.#armIdleTimer();
   }
 
   // Hot path: one call per video packet.
@@ -246,7 +315,7 @@ export class Stream extends EventEmitter {
     this.#transcoding = transcode;
     this.#videoIngest = await RtpIngest.open({ payloadType: VIDEO_PT, onPacket: this.#onVideo });
     this.#audioIngest = await RtpIngest.open({ payloadType: AUDIO_PT, onPacket: this.#onAudio });
-    if (this.#closed) {
+    if (this.#closed || this.#idleStopping) {
       this.#teardownRun('stream closed');
       return { code: null, signal: null, reason: 'stopped by whepd', stderrTail: [], uptimeMs: Date.now() - started };
     }
@@ -294,7 +363,7 @@ export class Stream extends EventEmitter {
   }
 
   async #superviseLoop(): Promise<void> {
-    while (!this.#closed) {
+    while (!this.#closed && !this.#idleStopping) {
       this.#setState('starting');
       let exit: FfmpegExit;
       try {
@@ -304,7 +373,7 @@ export class Stream extends EventEmitter {
       }
       this.#process = undefined;
       this.#startedAt = undefined;
-      if (this.#closed) break;
+      if (this.#closed || this.#idleStopping) break;
       this.#lastError = exit.reason;
       this.#log.warn({ code: exit.code, signal: exit.signal, uptimeMs: exit.uptimeMs, stderr: exit.stderrTail }, `stream ${this.id} stopped: ${exit.reason}`);
       this.emit('exit', exit);
@@ -319,6 +388,12 @@ export class Stream extends EventEmitter {
         break;
       }
     }
+    if (this.#idleStopping && !this.#closed) {
+      this.#teardownRun('on-demand stream stopped: no viewers');
+      this.#setState('idle');
+    }
+    this.#idleStopping = false;
+    this.#running = undefined;
   }
 
   /** Restarts FFmpeg now (viewers are torn down as on any exit), skipping the backoff once. */
@@ -335,6 +410,7 @@ export class Stream extends EventEmitter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#clearIdleTimer();
     this.#abort.abort();
     this.#process?.stop(this.#opts.stopGraceMs);
     this.#teardownRun('stream closed');

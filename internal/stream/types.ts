@@ -16,8 +16,11 @@ export interface StreamViewer {
   streamEnded(reason: string): void;
 }
 
-/** Lifecycle of a stream: `failed` means waiting to restart after an exit or an error. */
-export type StreamState = 'starting' | 'live' | 'failed' | 'closed';
+/**
+ * Lifecycle of a stream: `failed` means waiting to restart after an exit or an error; `idle` is an
+ * on-demand stream with no FFmpeg running.
+ */
+export type StreamState = 'idle' | 'starting' | 'live' | 'failed' | 'closed';
 
 /** SSRCs and naming a stream's outgoing tracks use for every viewer. */
 export interface StreamIdentity {

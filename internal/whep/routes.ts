@@ -97,6 +97,7 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
     if (!offer.trim()) throw new BadRequestError('empty body: POST an SDP offer');
     const plan = planAnswer(offer);
     if (o.isDraining?.()) throw new OverloadedError('DRAINING', 'whepd is shutting down');
+    if (!s.live && s.onDemand && s.demand) await s.demand();
     if (!s.live) {
       const why = s.lastError ? `: ${s.lastError}` : '';
       throw new StreamNotLiveError(`stream ${s.id} is not live yet${why}`);

@@ -12,6 +12,9 @@ export interface StreamSource {
   readonly identity: StreamIdentity;
   readonly viewerCount: number;
   attach(viewer: StreamViewer): () => void;
+  /** On-demand streams: start if needed and resolve whether it went live in time. */
+  readonly onDemand?: boolean;
+  demand?(): Promise<boolean>;
 }
 
 /** Looks streams up by id. */

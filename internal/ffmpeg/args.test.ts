@@ -1,0 +1,174 @@
+import t from 'tap';
+import { AUDIO_PT, RTP_PACKET_BYTES, VIDEO_PT, buildFfmpegArgs, buildProbeArgs, videoCodecArgs } from './args.js';
+import type { FfmpegJob } from './args.js';
+
+function job(over: Partial<FfmpegJob> = {}): FfmpegJob {
+  return {
+    input: 'fixtures/media/demo.mp4',
+    inputArgs: [],
+    loop: false,
+    realtime: true,
+    transcodeVideo: false,
+    keyframeIntervalS: 1,
+    videoBitrateKbps: 2500,
+    audioBitrateKbps: 96,
+    videoPort: 40000,
+    audioPort: 40002,
+    ...over,
+  };
+}
+
+/** Every index at which `value` appears. */
+function indexesOf(args: readonly string[], value: string): number[] {
+  return args.flatMap((a, i) => (a === value ? [i] : []));
+}
+
+/** The value that follows `flag` (first occurrence), or undefined. */
+function valueOf(args: readonly string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+/** The flag pairs of the video output (from `-map 0:v:0` to its RTP URL) and the audio output. */
+function outputs(args: readonly string[]): { video: string[]; audio: string[] } {
+  const v = args.indexOf('0:v:0');
+  const a = args.indexOf('0:a:0');
+  const urls = args.flatMap((x, i) => (x.startsWith('rtp://') ? [i] : []));
+  return { video: args.slice(v - 1, (urls[0] as number) + 1), audio: args.slice(a - 1, (urls[1] as number) + 1) };
+}
+
+t.test('buildFfmpegArgs() maps the first video then the first audio stream, once each, each before its own RTP output', async (t) => {
+  for (const transcodeVideo of [false, true]) {
+    const args = buildFfmpegArgs(job({ transcodeVideo }));
+    const maps = indexesOf(args, '-map');
+    t.equal(maps.length, 2, 'two -map flags');
+    t.same(maps.map((i) => args[i + 1]), ['0:v:0', '0:a:0'], 'video first, then audio');
+    t.equal(indexesOf(args, '0:v:0').length, 1);
+    t.equal(indexesOf(args, '0:a:0').length, 1);
+    const rtpFormats = indexesOf(args, '-f').filter((i) => args[i + 1] === 'rtp');
+    t.equal(rtpFormats.length, 2, 'two rtp outputs');
+    const [vMap, aMap] = maps as [number, number];
+    const [vOut, aOut] = rtpFormats as [number, number];
+    t.ok(args.indexOf('-i') < vMap, '-i before the maps');
+    t.ok(vMap < vOut && vOut < aMap && aMap < aOut, `order -map v (${vMap}) < -f rtp (${vOut}) < -map a (${aMap}) < -f rtp (${aOut})`);
+    t.equal(args.at(-1), `rtp://127.0.0.1:40002?pkt_size=${RTP_PACKET_BYTES}&rtcpport=40002`, 'argv ends with the audio URL');
+  }
+});
+
+t.test('buildFfmpegArgs() copy mode copies H264 and converts it to Annex B', async (t) => {
+  const { video, audio } = outputs(buildFfmpegArgs(job({ transcodeVideo: false })));
+  t.equal(valueOf(video, '-c:v'), 'copy');
+  t.equal(valueOf(video, '-bsf:v'), 'h264_mp4toannexb');
+  t.notOk(video.includes('libx264'), 'no encoder');
+  t.ok(video.includes('-an') && video.includes('-sn') && video.includes('-dn'), 'video output drops other kinds');
+  t.notOk(audio.includes('-c:v'), 'no video codec flags in the audio output');
+  t.same(videoCodecArgs(job({ transcodeVideo: false })), ['-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb']);
+});
+
+t.test('buildFfmpegArgs() transcode mode is libx264 constrained baseline for real time', async (t) => {
+  const args = buildFfmpegArgs(job({ transcodeVideo: true, frameRate: 30, videoBitrateKbps: 1800 }));
+  const { video, audio } = outputs(args);
+  t.equal(valueOf(video, '-c:v'), 'libx264');
+  t.equal(valueOf(video, '-profile:v'), 'baseline');
+  t.equal(valueOf(video, '-bf'), '0', 'no B-frames');
+  t.equal(valueOf(video, '-tune'), 'zerolatency');
+  t.equal(valueOf(video, '-pix_fmt'), 'yuv420p');
+  t.equal(valueOf(video, '-x264-params'), 'repeat-headers=1', 'SPS/PPS before every IDR');
+  t.equal(valueOf(video, '-b:v'), '1800k');
+  t.equal(valueOf(video, '-maxrate'), '1800k');
+  t.equal(valueOf(video, '-bufsize'), '3600k');
+  t.notOk(video.includes('-bsf:v'), 'no bitstream filter when encoding');
+  t.notOk(audio.includes('libx264'), 'encoder flags stay in the video output');
+  t.equal(indexesOf(args, '-c:v').length, 1);
+});
+
+t.test('buildFfmpegArgs() sets -g to round(fps * interval) when the frame rate is known', async (t) => {
+  const cases: [number, number, string][] = [
+    [30, 1, '30'],
+    [30, 2, '60'],
+    [29.97, 1, '30'],
+    [25, 0.5, '13'],
+    [24, 0.1, '2'],
+    [1, 0.1, '1'],
+  ];
+  for (const [frameRate, keyframeIntervalS, gop] of cases) {
+    const v = videoCodecArgs(job({ transcodeVideo: true, frameRate, keyframeIntervalS }));
+    t.equal(valueOf(v, '-g'), gop, `${frameRate} fps x ${keyframeIntervalS} s`);
+    t.equal(valueOf(v, '-keyint_min'), gop);
+    t.notOk(v.includes('-force_key_frames'));
+  }
+});
+
+t.test('buildFfmpegArgs() forces keyframes by time when the frame rate is unknown', async (t) => {
+  for (const frameRate of [undefined, 0]) {
+    const v = videoCodecArgs(job({ transcodeVideo: true, keyframeIntervalS: 2, ...(frameRate === undefined ? {} : { frameRate }) }));
+    t.equal(valueOf(v, '-force_key_frames'), 'expr:gte(t,n_forced*2)', `frameRate ${frameRate}`);
+    t.notOk(v.includes('-g'));
+  }
+});
+
+t.test('buildFfmpegArgs() encodes audio as Opus 48 kHz stereo', async (t) => {
+  const { audio, video } = outputs(buildFfmpegArgs(job({ audioBitrateKbps: 64 })));
+  t.equal(valueOf(audio, '-c:a'), 'libopus');
+  t.equal(valueOf(audio, '-ar'), '48000');
+  t.equal(valueOf(audio, '-ac'), '2');
+  t.equal(valueOf(audio, '-b:a'), '64k');
+  t.ok(audio.includes('-vn'), 'audio output drops video');
+  t.notOk(video.includes('-c:a'), 'no audio codec in the video output');
+});
+
+t.test('buildFfmpegArgs() sends RTP to 127.0.0.1 on the given ports with pkt_size 1200 and RTCP on the same port', async (t) => {
+  const args = buildFfmpegArgs(job({ videoPort: 51234, audioPort: 51236 }));
+  const urls = args.filter((a) => a.startsWith('rtp://'));
+  t.same(urls, ['rtp://127.0.0.1:51234?pkt_size=1200&rtcpport=51234', 'rtp://127.0.0.1:51236?pkt_size=1200&rtcpport=51236']);
+  const { video, audio } = outputs(args);
+  t.equal(valueOf(video, '-payload_type'), String(VIDEO_PT));
+  t.equal(valueOf(audio, '-payload_type'), String(AUDIO_PT));
+  t.equal(VIDEO_PT, 96);
+  t.equal(AUDIO_PT, 97);
+  t.equal(RTP_PACKET_BYTES, 1200);
+  const custom = buildFfmpegArgs(job({ host: '127.0.0.2' })).filter((a) => a.startsWith('rtp://'));
+  t.match(custom[0], /^rtp:\/\/127\.0\.0\.2:40000\?/, 'host override');
+});
+
+t.test('buildFfmpegArgs() adds -re only when realtime and -stream_loop -1 only when loop, before -i', async (t) => {
+  const plain = buildFfmpegArgs(job({ realtime: false, loop: false }));
+  t.notOk(plain.includes('-re'));
+  t.notOk(plain.includes('-stream_loop'));
+
+  const both = buildFfmpegArgs(job({ realtime: true, loop: true }));
+  const i = both.indexOf('-i');
+  t.equal(indexesOf(both, '-re').length, 1);
+  t.ok(both.indexOf('-re') < i, '-re is an input option');
+  t.equal(valueOf(both, '-stream_loop'), '-1');
+  t.ok(both.indexOf('-stream_loop') < i, '-stream_loop is an input option');
+
+  t.ok(buildFfmpegArgs(job({ realtime: true, loop: false })).includes('-re'));
+  t.notOk(buildFfmpegArgs(job({ realtime: true, loop: false })).includes('-stream_loop'));
+  t.notOk(buildFfmpegArgs(job({ realtime: false, loop: true })).includes('-re'));
+  t.ok(buildFfmpegArgs(job({ realtime: false, loop: true })).includes('-stream_loop'));
+});
+
+t.test('buildFfmpegArgs() puts inputArgs right before -i, in order', async (t) => {
+  const args = buildFfmpegArgs(job({ input: 'rtsp://cam/1', inputArgs: ['-rtsp_transport', 'tcp', '-timeout', '5000000'] }));
+  const i = args.indexOf('-i');
+  t.same(args.slice(i - 4, i + 2), ['-rtsp_transport', 'tcp', '-timeout', '5000000', '-i', 'rtsp://cam/1']);
+  t.equal(indexesOf(args, '-i').length, 1, 'one input');
+});
+
+t.test('buildFfmpegArgs() is an argv array: an input with spaces and shell characters stays one element', async (t) => {
+  const input = "my clip; rm -rf / && echo $(whoami) 'x'.mp4";
+  const args = buildFfmpegArgs(job({ input }));
+  t.equal(valueOf(args, '-i'), input);
+  t.equal(args.filter((a) => a.includes('my clip')).length, 1);
+  t.ok(args.every((a) => typeof a === 'string' && a.length > 0), 'no empty or non-string elements');
+  t.equal(args.slice(0, 5).join(' '), '-hide_banner -nostdin -loglevel warning -nostats', 'quiet, non-interactive');
+});
+
+t.test('buildProbeArgs() lists streams as JSON with input options before -i', async (t) => {
+  t.same(buildProbeArgs('fixtures/media/demo.mp4', []), ['-hide_banner', '-v', 'error', '-show_streams', '-of', 'json', '-i', 'fixtures/media/demo.mp4']);
+  const args = buildProbeArgs('rtsp://cam/1', ['-rtsp_transport', 'tcp']);
+  t.same(args.slice(-2), ['-i', 'rtsp://cam/1']);
+  t.ok(args.indexOf('-rtsp_transport') < args.indexOf('-i'));
+  t.equal(valueOf(args, '-rtsp_transport'), 'tcp');
+});
