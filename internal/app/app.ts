@@ -27,6 +27,7 @@ import type { PeerFactory, StreamDirectory } from '../whep/index.js';
 import { playerRoutes } from '../player/index.js';
 import { adminRoutes } from '../admin/index.js';
 import { Metrics } from '../metrics/index.js';
+import { Authorizer, RateLimiter } from '../auth/index.js';
 
 /** A running whepd. Emits `close` once. */
 export class App extends EventEmitter {
@@ -36,6 +37,8 @@ export class App extends EventEmitter {
   readonly http: Hono;
   readonly metrics: Metrics;
   readonly #log: Logger;
+  #authorizer: Authorizer;
+  #rateLimiter: RateLimiter;
   #server: ServerType | undefined;
   #draining = false;
   #closed = false;
@@ -59,6 +62,8 @@ export class App extends EventEmitter {
         ...(w.portRangeBegin !== undefined ? { portRangeBegin: w.portRangeBegin } : {}),
         ...(w.portRangeEnd !== undefined ? { portRangeEnd: w.portRangeEnd } : {}),
       });
+    this.#authorizer = App.#buildAuthorizer(config);
+    this.#rateLimiter = new RateLimiter(config.rateLimit);
     this.metrics = new Metrics({ streams: () => [...streams.values()].map((s) => s.status()) });
     const http = new Hono();
     http.use('*', corsMiddleware(config.http.corsOrigins));
@@ -89,6 +94,10 @@ export class App extends EventEmitter {
         timers: { handshakeTimeoutMs: w.handshakeTimeoutMs, disconnectGraceMs: w.disconnectGraceMs },
         log: log.child({ component: 'whep' }),
         isDraining: () => this.#draining,
+        authorize: (id, header) => this.#authorizer.check(id, header),
+        rateLimit: (key) => this.#rateLimiter.take(key),
+        maxPending: config.limits.pendingSessions,
+        maxCandidatesPerPatch: config.limits.candidatesPerPatch,
         observer: {
           // Unknown stream names share one label so clients cannot grow the label set.
           postAnswered: (id, status, ms) => this.metrics.postAnswered(streams.has(id) ? id : '_unknown', status, ms),
@@ -99,6 +108,14 @@ export class App extends EventEmitter {
     http.route('/', playerRoutes({ listStreams: () => [...streams.values()].map((s) => ({ id: s.id, state: s.state, viewers: s.viewerCount, lastError: s.lastError })) }));
     http.notFound((c) => c.text('not found\n', 404));
     this.http = http;
+  }
+
+  static #buildAuthorizer(config: Config): Authorizer {
+    return new Authorizer({
+      tokens: config.auth.tokens,
+      streamTokens: new Map(config.streams.map((s) => [s.id, s.tokens])),
+      ...(config.auth.jwt ? { jwt: config.auth.jwt } : {}),
+    });
   }
 
   #buildStream(s: StreamConfig, config: Config): Stream {
@@ -162,6 +179,8 @@ export class App extends EventEmitter {
       if (!fresh.onDemand) fresh.start();
     }
     this.registry.setCaps(next.limits);
+    this.#authorizer = App.#buildAuthorizer(next);
+    this.#rateLimiter = new RateLimiter(next.rateLimit);
     this.#log.level = next.log.level;
     for (const section of ['http', 'webrtc', 'admin'] as const) {
       if (JSON.stringify(prev[section]) !== JSON.stringify(next[section])) result.needsRestart.push(section);

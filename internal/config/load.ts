@@ -78,6 +78,9 @@ function crossCheck(cfg: Config): ConfigProblem[] {
   if (cfg.limits.viewersPerStream > cfg.limits.viewersTotal) {
     problems.push({ path: '/limits/viewersPerStream', message: `must be <= viewersTotal (${cfg.limits.viewersTotal})` });
   }
+  if (cfg.auth.jwt && !cfg.auth.jwt.secret && !cfg.auth.jwt.publicKeyPem) {
+    problems.push({ path: '/auth/jwt', message: 'needs secret (HS256) or publicKeyPem (RS256)' });
+  }
   if (cfg.ffmpeg.restartMinMs > cfg.ffmpeg.restartMaxMs) {
     problems.push({ path: '/ffmpeg/restartMaxMs', message: `must be >= restartMinMs (${cfg.ffmpeg.restartMinMs})` });
   }

@@ -60,6 +60,8 @@ export const configSchema = {
       properties: {
         viewersPerStream: { type: 'integer', minimum: 1, maximum: 100000, default: 8 },
         viewersTotal: { type: 'integer', minimum: 1, maximum: 100000, default: 32 },
+        pendingSessions: { type: 'integer', minimum: 1, maximum: 100000, default: 16 },
+        candidatesPerPatch: { type: 'integer', minimum: 1, maximum: 1000, default: 64 },
       },
     },
     log: {
@@ -68,6 +70,33 @@ export const configSchema = {
       default: {},
       properties: {
         level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+      },
+    },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        tokens: { type: 'array', items: { type: 'string', minLength: 16 }, default: [] },
+        jwt: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            secret: { type: 'string', minLength: 32 },
+            publicKeyPem: { type: 'string', pattern: '-----BEGIN PUBLIC KEY-----' },
+            issuer: { type: 'string', minLength: 1 },
+            audience: { type: 'string', minLength: 1 },
+          },
+        },
+      },
+    },
+    rateLimit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        perSecond: { type: 'number', minimum: 0, maximum: 100000, default: 20 },
+        burst: { type: 'integer', minimum: 1, maximum: 100000, default: 60 },
       },
     },
     admin: {
@@ -108,6 +137,7 @@ export const configSchema = {
           videoBitrateKbps: { type: 'integer', minimum: 100, maximum: 50000, default: 2500 },
           audioBitrateKbps: { type: 'integer', minimum: 16, maximum: 510, default: 96 },
           onDemand: { type: 'boolean', default: false },
+          tokens: { type: 'array', items: { type: 'string', minLength: 16 }, default: [] },
           startTimeoutS: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 10 },
           idleTimeoutS: { type: 'number', minimum: 0, maximum: 86400, default: 10 },
         },

@@ -18,6 +18,8 @@ export interface StreamConfig {
   readonly audioBitrateKbps: number;
   /** Start FFmpeg on the first POST and stop it `idleTimeoutS` after the last viewer left. */
   readonly onDemand: boolean;
+  /** Bearer tokens valid for this stream only (in addition to auth.tokens). */
+  readonly tokens: readonly string[];
   readonly startTimeoutS: number;
   readonly idleTimeoutS: number;
 }
@@ -34,7 +36,17 @@ export interface Config {
     readonly handshakeTimeoutMs: number;
     readonly disconnectGraceMs: number;
   };
-  readonly limits: { readonly viewersPerStream: number; readonly viewersTotal: number };
+  readonly limits: {
+    readonly viewersPerStream: number;
+    readonly viewersTotal: number;
+    readonly pendingSessions: number;
+    readonly candidatesPerPatch: number;
+  };
+  readonly auth: {
+    readonly tokens: readonly string[];
+    readonly jwt?: { readonly secret?: string; readonly publicKeyPem?: string; readonly issuer?: string; readonly audience?: string };
+  };
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   readonly admin: { readonly token?: string };
   readonly ffmpeg: {

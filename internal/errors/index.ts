@@ -121,3 +121,17 @@ export class ConfigError extends WhepdError {
 export function isWhepdError(err: unknown): err is WhepdError {
   return err instanceof WhepdError;
 }
+
+/** 401: a token is required and was missing or wrong. */
+export class UnauthorizedError extends WhepdError {
+  constructor(message: string, options?: WhepdErrorOptions) {
+    super('UNAUTHORIZED', 401, message, options);
+  }
+}
+
+/** 429: this client sent too many requests; carries Retry-After. */
+export class RateLimitedError extends WhepdError {
+  constructor(message: string, options?: WhepdErrorOptions) {
+    super('RATE_LIMITED', 429, message, { retryAfter: 1, ...options });
+  }
+}

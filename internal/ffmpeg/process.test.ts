@@ -49,13 +49,17 @@ t.test('explainStderr() falls back to the last line, or undefined when there is 
 });
 
 t.test('FfmpegProcess.spawn() with a missing binary exits with a "not installed" reason', async (t) => {
-  const p = spawn(t, '/nonexistent/bin/ffmpeg', ['-version']);
-  let exits = 0;
-  p.on('exit', () => exits++);
-  const exit = await within(p, 5000);
-  t.match(exit.reason, 'not installed');
-  t.equal(exit.signal, null);
-  t.equal(exits, 1, 'exit emitted once');
+  // Both ways of starting it: directly (spawn fails with ENOENT) and through setpriv (exit 127).
+  for (const dieWithParent of [false, true]) {
+    const p = FfmpegProcess.spawn({ ffmpegPath: '/nonexistent/bin/ffmpeg', args: ['-version'], dieWithParent });
+    t.teardown(() => p.stop(100));
+    let exits = 0;
+    p.on('exit', () => exits++);
+    const exit = await within(p, 5000);
+    t.equal(exit.reason, 'ffmpeg is not installed (apt-get install ffmpeg)', `dieWithParent ${dieWithParent}`);
+    t.equal(exit.signal, null);
+    t.equal(exits, 1, 'exit emitted once');
+  }
 });
 
 t.test('FfmpegProcess runs a short real ffmpeg to exit code 0 and keeps its stderr tail', async (t) => {

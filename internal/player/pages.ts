@@ -1,6 +1,8 @@
-/** The built-in pages: a stream list at `/` and a minimal WHEP player at `/play/:stream`. */
+/** The built-in pages: a stream list at `/` and the WHEP player at `/play/:stream`. */
 import { Hono } from 'hono';
-import { html, raw } from 'hono/html';
+import { html } from 'hono/html';
+import { loadClientAssets } from './client-assets.js';
+import type { ClientAssets } from './client-assets.js';
 
 /** What the pages show about a stream. */
 export interface PlayerStreamInfo {
@@ -13,81 +15,92 @@ export interface PlayerStreamInfo {
 /** Options for {@link playerRoutes}. */
 export interface PlayerRoutesOptions {
   listStreams: () => readonly PlayerStreamInfo[];
+  /** Where the compiled browser code is; tests pass a loader. Default: dist/player/. */
+  loadAssets?: () => ClientAssets;
 }
 
-// The player is plain browser JavaScript: WHEP POST with a complete offer, DELETE on unload,
-// retry honouring Retry-After. Kept dependency-free so the page works offline and cross-origin.
-const playerScript = `
-const video = document.getElementById('v');
-const status = document.getElementById('status');
-const endpoint = new URL(document.body.dataset.endpoint, location.href).href;
-let pc, resource, retryTimer;
-function say(text) { status.textContent = text; }
-async function start() {
-  clearTimeout(retryTimer);
-  pc = new RTCPeerConnection();
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.addTransceiver('audio', { direction: 'recvonly' });
-  const ms = new MediaStream();
-  video.srcObject = ms;
-  pc.ontrack = (e) => ms.addTrack(e.track);
-  pc.onconnectionstatechange = () => {
-    say('connection: ' + pc.connectionState);
-    if (pc.connectionState === 'failed' || pc.connectionState === 'closed') retry(2);
-  };
-  await pc.setLocalDescription(await pc.createOffer());
-  await new Promise((r) => { if (pc.iceGatheringState === 'complete') r(); else { pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r(); setTimeout(r, 2000); } });
-  say('connecting…');
-  const res = await fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
-  if (res.status !== 201) {
-    const text = (await res.text()).trim();
-    const wait = Number(res.headers.get('Retry-After')) || 3;
-    say(text + ' (HTTP ' + res.status + '), retrying in ' + wait + ' s');
-    pc.close();
-    return retry(wait);
+/** A stream state in words for the list: live, not live or failed. */
+export function stateLabel(state: string): string {
+  switch (state) {
+    case 'live':
+      return 'live';
+    case 'failed':
+      return 'failed';
+    case 'idle':
+      return 'not live (starts on demand)';
+    case 'closed':
+      return 'stopped';
+    default:
+      return 'not live';
   }
-  resource = new URL(res.headers.get('Location'), endpoint).href;
-  await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
 }
-function retry(seconds) {
-  if (resource) fetch(resource, { method: 'DELETE', keepalive: true }).catch(() => {});
-  resource = undefined;
-  if (pc) pc.close();
-  clearTimeout(retryTimer);
-  retryTimer = setTimeout(() => start().catch((e) => { say(String(e)); retry(3); }), seconds * 1000);
-}
-window.addEventListener('pagehide', () => { if (resource) fetch(resource, { method: 'DELETE', keepalive: true }); });
-document.getElementById('unmute').onclick = () => { video.muted = false; video.play(); };
-start().catch((e) => { say(String(e)); retry(3); });
-`;
 
-/** Routes for `/` and `/play/:stream`. */
+const listStyle = `body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse}td,th{padding:.35em 1em;text-align:left;border-bottom:1px solid #ddd}
+.live{color:#087f23;font-weight:600}.failed{color:#b00020;font-weight:600}.err{color:#666;font-size:.9em}`;
+
+// The player fills the viewport so it can sit in an iframe; text overlays the video.
+const playerStyle = `html,body{margin:0;height:100%;background:#000;color:#eee;font:14px system-ui,sans-serif;overflow:hidden}
+video{position:absolute;inset:0;width:100%;height:100%;object-fit:contain;background:#000}
+#status{position:absolute;left:50%;top:50%;transform:translate(-50%,-50%);max-width:80%;padding:.6em 1em;
+ background:rgba(0,0,0,.7);border-radius:6px;font-size:1.2em;text-align:center}
+#stats{position:absolute;left:.5em;top:.5em;margin:0;padding:.4em .6em;background:rgba(0,0,0,.55);
+ font:12px ui-monospace,monospace;border-radius:4px;pointer-events:none}
+button{position:absolute;font:inherit;color:#fff;background:rgba(0,0,0,.7);border:1px solid #aaa;border-radius:6px;cursor:pointer}
+#unmute{right:.6em;bottom:3.5em;padding:.5em .9em}
+#play{left:50%;top:50%;transform:translate(-50%,-50%);padding:.8em 1.6em;font-size:1.4em}
+[hidden]{display:none!important}`;
+
+/** Routes for `/`, `/play/:stream` and the player's scripts under `/player/`. */
 export function playerRoutes(o: PlayerRoutesOptions): Hono {
+  const load = o.loadAssets ?? (() => loadClientAssets());
+  let assets = load();
+  // A build made after start is picked up on the next request.
+  const current = (): ClientAssets => (assets.ok ? assets : (assets = load()));
+
   const app = new Hono();
   app.get('/', (c) => {
-    const rows = o.listStreams().map(
-      (s) => html`<tr><td><a href="/play/${encodeURIComponent(s.id)}">${s.id}</a></td><td>${s.state}</td><td>${s.viewers}</td><td>${s.lastError ?? ''}</td></tr>`,
-    );
+    const a = current();
+    const rows = o.listStreams().map((s) => {
+      const label = stateLabel(s.state);
+      return html`<tr><td><a href="play/${encodeURIComponent(s.id)}">${s.id}</a></td><td class="${s.state}">${label}</td><td>${s.viewers}</td><td class="err">${s.lastError ?? ''}</td></tr>`;
+    });
     return c.html(html`<!doctype html>
-<html><head><meta charset="utf-8"><title>whepd</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em}td,th{padding:.3em 1em;text-align:left}</style></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>whepd</title><style>${listStyle}</style></head>
 <body><h1>whepd streams</h1>
+${a.ok ? '' : html`<p class="failed">${a.error}</p>`}
 <table><tr><th>stream</th><th>state</th><th>viewers</th><th>last error</th></tr>${rows}</table>
-<p>WHEP endpoint: <code>POST /whep/&lt;stream&gt;</code> with <code>Content-Type: application/sdp</code>.</p>
+<p>WHEP endpoint: <code>POST /whep/&lt;stream&gt;</code> with <code>Content-Type: application/sdp</code>.
+Player parameters: <code>?controls=0&amp;muted=1&amp;autoplay=1&amp;stats=0&amp;src=&lt;WHEP URL&gt;</code>.</p>
 </body></html>`);
   });
+
   app.get('/play/:stream', (c) => {
+    const a = current();
+    if (!a.ok) return c.text(`whepd: ${a.error}\n`, 503);
     const id = c.req.param('stream');
-    const endpoint = `/whep/${encodeURIComponent(id)}`;
+    // Relative to /play/<stream>, so the page also works behind a reverse proxy under a prefix.
+    const endpoint = `../whep/${encodeURIComponent(id)}`;
     return c.html(html`<!doctype html>
-<html><head><meta charset="utf-8"><title>whepd: ${id}</title>
-<style>body{margin:0;background:#000;color:#eee;font-family:system-ui,sans-serif}video{width:100vw;height:90vh;background:#000}
-#bar{padding:.5em}button{margin-right:1em}</style></head>
-<body data-endpoint="${endpoint}">
-<video id="v" autoplay muted playsinline></video>
-<div id="bar"><button id="unmute">unmute</button><span id="status">starting…</span></div>
-<script type="module">${raw(playerScript)}</script>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>whepd: ${id}</title><style>${playerStyle}</style></head>
+<body data-stream="${id}" data-endpoint="${endpoint}" data-state="idle">
+<video id="v" muted autoplay playsinline></video>
+<pre id="stats" hidden></pre>
+<div id="status">loading…</div>
+<button id="unmute" hidden>🔇 unmute</button>
+<button id="play" hidden>▶ play</button>
+<script type="module" src="../player/player.mjs"></script>
 </body></html>`);
+  });
+
+  app.get('/player/:file', (c) => {
+    const a = current();
+    if (!a.ok) return c.text(`whepd: ${a.error}\n`, 503);
+    const body = a.files.get(c.req.param('file'));
+    if (body === undefined) return c.text('not found\n', 404);
+    return c.body(body, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' });
   });
   return app;
 }

@@ -6,12 +6,14 @@ import type { Logger } from '../log/index.js';
 
 /** Config overrides merged over a loopback-only test config. */
 export interface TestAppOptions {
-  streams?: { id: string; input: string; loop?: boolean; video?: 'auto' | 'copy' | 'transcode'; inputArgs?: string[]; onDemand?: boolean; idleTimeoutS?: number; startTimeoutS?: number }[];
-  limits?: { viewersPerStream?: number; viewersTotal?: number };
+  streams?: { id: string; input: string; loop?: boolean; video?: 'auto' | 'copy' | 'transcode'; inputArgs?: string[]; onDemand?: boolean; tokens?: string[]; idleTimeoutS?: number; startTimeoutS?: number }[];
+  limits?: { viewersPerStream?: number; viewersTotal?: number; pendingSessions?: number };
   webrtc?: Record<string, unknown>;
   ffmpeg?: Record<string, unknown>;
   http?: Record<string, unknown>;
   admin?: { token?: string };
+  auth?: Record<string, unknown>;
+  rateLimit?: { perSecond?: number; burst?: number };
   log?: Logger;
 }
 
@@ -24,6 +26,8 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<App> {
     log: { level: 'silent' },
     ffmpeg: { restartMinMs: 200, restartMaxMs: 2000, ...o.ffmpeg },
     admin: o.admin ?? {},
+    auth: o.auth ?? {},
+    rateLimit: o.rateLimit ?? {},
     streams: o.streams ?? [{ id: 'demo', input: 'fixtures/media/demo.mp4', loop: true }],
   });
   return App.start(config, o.log ?? silentLogger());

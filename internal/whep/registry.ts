@@ -33,6 +33,13 @@ export class SessionRegistry {
     this.#caps = { ...caps };
   }
 
+  /** Sessions created but not connected yet. */
+  unconnected(): number {
+    let n = 0;
+    for (const m of this.#byStream.values()) for (const s of m.values()) if (s.connectedAt === undefined) n++;
+    return n;
+  }
+
   /** Slots held in total (negotiating + active). */
   get total(): number {
     return this.#slotsTotal;

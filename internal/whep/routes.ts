@@ -40,6 +40,12 @@ export interface WhepRoutesOptions {
   maxCandidatesPerPatch?: number;
   /** Metrics hooks. */
   observer?: WhepObserver;
+  /** Bearer-token check per stream (401); absent = open. */
+  authorize?: (streamId: string, authorization: string | undefined) => Promise<void>;
+  /** Per-client rate limit on POST, PATCH and DELETE (429). */
+  rateLimit?: (clientKey: string) => void;
+  /** Cap on sessions still negotiating (POSTs in flight plus sessions not yet connected). */
+  maxPending?: number;
 }
 
 function remoteAddress(c: Context): string | undefined {
@@ -61,6 +67,26 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
   const maxCandidates = o.maxCandidatesPerPatch ?? 64;
 
   app.onError((err, c) => errorResponse(c, err, log));
+
+  let inFlight = 0;
+
+  // Access control and rate limiting on every WHEP request but the CORS preflight.
+  app.use('/whep/*', async (c, next) => {
+    const method = c.req.method;
+    if (method !== 'OPTIONS') {
+      if (o.rateLimit && (method === 'POST' || method === 'PATCH' || method === 'DELETE')) o.rateLimit(remoteAddress(c) ?? 'unknown');
+      if (o.authorize) {
+        let streamId = c.req.path.split('/')[2] ?? '';
+        try {
+          streamId = decodeURIComponent(streamId);
+        } catch {
+          // a malformed escape cannot name a configured stream; check it as written
+        }
+        await o.authorize(streamId, c.req.header('authorization'));
+      }
+    }
+    return next();
+  });
 
   const stream = (id: string) => {
     const s = o.streams.get(id);
@@ -103,6 +129,11 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
       throw new StreamNotLiveError(`stream ${s.id} is not live yet${why}`);
     }
     const slot = o.registry.reserve(s.id);
+    if (o.maxPending !== undefined && inFlight + o.registry.unconnected() >= o.maxPending) {
+      slot.release();
+      throw new OverloadedError('TOO_MANY_PENDING', `too many sessions are still negotiating (limits.pendingSessions = ${o.maxPending})`);
+    }
+    inFlight++;
     let session: Session;
     try {
       const ids = s.identity;
@@ -114,6 +145,8 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
     } catch (err) {
       slot.release();
       throw err;
+    } finally {
+      inFlight--;
     }
     o.registry.add(session, slot);
     if (!s.live) {

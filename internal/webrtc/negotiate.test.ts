@@ -1,0 +1,151 @@
+/** planAnswer against real Chromium offers (fixtures/offers, CRLF as the browser wrote them). */
+import t from 'tap';
+import type { Test } from 'tap';
+import { readFileSync } from 'node:fs';
+import { BadRequestError, CodecNotAcceptableError } from '../errors/index.js';
+import { h264ProfileRank, parseFmtp, planAnswer } from './negotiate.js';
+
+const offer = (name: string) => readFileSync(new URL(`../../fixtures/offers/${name}`, import.meta.url), 'utf8');
+
+const chromium = offer('chromium-recvonly.sdp');
+const OPUS_FMTP = 'minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1';
+
+/** Calls planAnswer and returns what it throws (fails the test when it does not throw). */
+function refusal(t: Test, sdp: string): Error {
+  try {
+    planAnswer(sdp);
+  } catch (err) {
+    return err as Error;
+  }
+  t.fail('planAnswer accepted the offer');
+  return new Error('accepted');
+}
+
+t.test('planAnswer() on the Chromium offer picks H264 PT 108 on mid 0 and Opus PT 111 on mid 1', async (t) => {
+  t.ok(chromium.includes('\r\n'), 'fixture keeps CRLF');
+  const plan = planAnswer(chromium);
+  t.same(plan.video, { mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+  t.same(plan.audio, { mid: '1', payloadType: 111, fmtp: OPUS_FMTP });
+  t.equal(plan.iceUfrag, 'zOd2');
+  const fmtp = parseFmtp(plan.audio.fmtp);
+  t.equal(fmtp.get('stereo'), '1');
+  t.equal(fmtp.get('sprop-stereo'), '1');
+});
+
+t.test('planAnswer() on the audio-first offer swaps the mids', async (t) => {
+  const plan = planAnswer(offer('chromium-recvonly-audio-first.sdp'));
+  t.equal(plan.video.mid, '1');
+  t.equal(plan.video.payloadType, 108);
+  t.equal(plan.audio.mid, '0');
+  t.equal(plan.audio.payloadType, 111);
+  t.equal(plan.audio.fmtp, OPUS_FMTP);
+  t.equal(plan.iceUfrag, 'igzu');
+});
+
+t.test('planAnswer() accepts the trickle offer (no candidates, port 9)', async (t) => {
+  const sdp = offer('chromium-recvonly-trickle.sdp');
+  t.notMatch(sdp, /a=candidate/, 'fixture has no candidates');
+  const plan = planAnswer(sdp);
+  t.same(plan.video, { mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+  t.same(plan.audio, { mid: '1', payloadType: 111, fmtp: OPUS_FMTP });
+  t.equal(plan.iceUfrag, '2U8Q');
+});
+
+t.test('planAnswer() accepts the same offer with LF line endings', async (t) => {
+  const plan = planAnswer(chromium.replace(/\r\n/g, '\n'));
+  t.equal(plan.video.payloadType, 108);
+  t.equal(plan.audio.payloadType, 111);
+});
+
+t.test('planAnswer() falls back to the 42001f PT when the 42e01f one is absent', async (t) => {
+  const without108 = chromium.replace(/profile-level-id=42e01f/g, 'profile-level-id=640032');
+  const plan = planAnswer(without108);
+  t.equal(plan.video.payloadType, 102, 'baseline 42001f beats high 640032');
+});
+
+t.test('planAnswer() refuses an offer without H264 with a 406 naming H264', async (t) => {
+  const err = refusal(t, offer('firefox-like-no-h264.sdp'));
+  t.type(err, CodecNotAcceptableError);
+  t.equal((err as CodecNotAcceptableError).status, 406);
+  t.equal((err as CodecNotAcceptableError).code, 'CODEC_NOT_ACCEPTABLE');
+  t.match(err.message, /^offer lacks H264 with packetization-mode=1;/);
+  t.notMatch(err.message, /lacks[^;]*Opus/, 'audio is fine, so Opus is not said to be missing');
+});
+
+t.test('planAnswer() refuses an offer without Opus with a 406 naming Opus', async (t) => {
+  const err = refusal(t, offer('no-opus.sdp'));
+  t.type(err, CodecNotAcceptableError);
+  t.equal((err as CodecNotAcceptableError).status, 406);
+  t.match(err.message, /^offer lacks Opus\/48000\/2;/);
+  t.notMatch(err.message, /lacks[^;]*H264/, 'video is fine, so H264 is not said to be missing');
+});
+
+t.test('planAnswer() refuses an offer whose H264 PTs are all packetization-mode=0', async (t) => {
+  const mode0 = chromium.replace(/packetization-mode=1/g, 'packetization-mode=0');
+  t.notMatch(mode0, /packetization-mode=1/);
+  const err = refusal(t, mode0);
+  t.type(err, CodecNotAcceptableError);
+  t.equal((err as CodecNotAcceptableError).status, 406);
+  t.match(err.message, 'H264 with packetization-mode=1');
+});
+
+t.test('planAnswer() names both codecs when both are missing', async (t) => {
+  const sdp = offer('firefox-like-no-h264.sdp').replace(/m=audio .*\r\n[\s\S]*$/, (m) => m.replace(/opus\/48000\/2/g, 'PCMU/8000'));
+  const err = refusal(t, sdp);
+  t.type(err, CodecNotAcceptableError);
+  t.match(err.message, /^offer lacks H264 with packetization-mode=1 and Opus\/48000\/2;/);
+});
+
+t.test('planAnswer() refuses m-lines that cannot receive', async (t) => {
+  const sendonly = chromium.replace(/a=recvonly/g, 'a=sendonly');
+  t.match(refusal(t, sendonly).message, 'a receiving video m-line');
+  const inactiveVideo = chromium.replace('a=recvonly', 'a=inactive'); // first one is the video m-line
+  const err = refusal(t, inactiveVideo);
+  t.type(err, CodecNotAcceptableError);
+  t.match(err.message, 'a receiving video m-line');
+  t.notMatch(err.message, 'audio');
+  const rejectedAudio = chromium.replace(/m=audio \d+/, 'm=audio 0');
+  t.match(refusal(t, rejectedAudio).message, 'a receiving audio m-line');
+});
+
+t.test('planAnswer() answers 400 for text that is not an SDP offer', async (t) => {
+  for (const [name, body] of [
+    ['garbage', 'hello, this is not SDP at all'],
+    ['empty', ''],
+    ['JSON', '{"type":"offer","sdp":"v=0"}'],
+    ['v=0 only', 'v=0\r\n'],
+    ['v=0 with junk lines', 'v=0\r\nthis is not sdp\r\nneither=this\r\n'],
+    ['leading space', ` ${chromium}`],
+  ] as const) {
+    const err = refusal(t, body);
+    t.type(err, BadRequestError, name);
+    t.equal((err as BadRequestError).status, 400, name);
+  }
+  t.match(refusal(t, 'v=0\r\n').message, 'no m= lines');
+});
+
+t.test('h264ProfileRank() orders profiles by how well they decode constrained baseline', async (t) => {
+  const cb = h264ProfileRank('42e01f');
+  const base = h264ProfileRank('42001f');
+  const main = h264ProfileRank('4d001f');
+  const high = h264ProfileRank('64001f');
+  t.ok(cb !== undefined && base !== undefined && main !== undefined && high !== undefined, 'all ranked');
+  t.ok((cb as number) < (base as number), '42e01f < 42001f');
+  t.ok((base as number) < (main as number), '42001f < 4d001f');
+  t.ok((main as number) < (high as number), '4d001f < 64001f');
+  t.equal(h264ProfileRank('42c01f'), cb, '42c01f (constraint_set1) is constrained baseline too');
+  t.equal(h264ProfileRank('42E01F'), cb, 'case-insensitive');
+  t.equal(h264ProfileRank(undefined), base, 'absent means 42001f (RFC 6184 section 8.1 default)');
+  t.equal(h264ProfileRank('zzz'), undefined);
+  t.equal(h264ProfileRank('42e01'), undefined, 'five hex digits');
+  t.equal(h264ProfileRank('ff001f'), undefined, 'unknown profile_idc');
+  t.equal(h264ProfileRank('f4001f'), high, 'High 4:4:4 ranks with High');
+});
+
+t.test('parseFmtp() lower-cases keys and keeps values', async (t) => {
+  const m = parseFmtp('Level-Asymmetry-Allowed=1; packetization-mode=1;profile-level-id=42E01F;junk;=x');
+  t.equal(m.get('level-asymmetry-allowed'), '1');
+  t.equal(m.get('packetization-mode'), '1');
+  t.equal(m.get('profile-level-id'), '42E01F');
+  t.equal(m.size, 3, 'parts without a key are skipped');
+});
