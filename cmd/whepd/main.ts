@@ -32,8 +32,15 @@ POST /api/streams/<id>/restart (Authorization: Bearer <token>).
 `;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  // cmd/whepd/main.ts runs from source two levels below package.json, the build three.
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return 'unknown';
 }
 
 function printConfigError(err: ConfigError): void {

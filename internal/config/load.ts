@@ -21,7 +21,9 @@ export function parseListen(listen: string): ListenAddress | undefined {
 
 /** True when FFmpeg would read `input` as a local file (no URL scheme). */
 export function isFileInput(input: string): boolean {
-  return input.startsWith('file:') || !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(input);
+  // Any other scheme (rtmp://, srt://, udp://, pipe:, ...) is a protocol FFmpeg speaks.
+  if (/^[a-zA-Z]:[\\/]/.test(input)) return true; // a Windows drive letter, not a scheme
+  return input.startsWith('file:') || !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(input);
 }
 
 function describe(e: ErrorObject): ConfigProblem {
@@ -66,7 +68,7 @@ function summarize(errors: readonly ErrorObject[]): ConfigProblem[] {
 
 function crossCheck(cfg: Config): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (!parseListen(cfg.http.listen)) {
+  if (typeof cfg.http?.listen === 'string' && !parseListen(cfg.http.listen)) {
     problems.push({ path: '/http/listen', message: `must be host:port (e.g. 127.0.0.1:8889), got ${JSON.stringify(cfg.http.listen)}` });
   }
   const { portRangeBegin, portRangeEnd } = cfg.webrtc;
@@ -78,14 +80,16 @@ function crossCheck(cfg: Config): ConfigProblem[] {
   if (cfg.limits.viewersPerStream > cfg.limits.viewersTotal) {
     problems.push({ path: '/limits/viewersPerStream', message: `must be <= viewersTotal (${cfg.limits.viewersTotal})` });
   }
-  if (cfg.auth.jwt && !cfg.auth.jwt.secret && !cfg.auth.jwt.publicKeyPem) {
+  if (cfg.auth?.jwt && !cfg.auth.jwt.secret && !cfg.auth.jwt.publicKeyPem) {
     problems.push({ path: '/auth/jwt', message: 'needs secret (HS256) or publicKeyPem (RS256)' });
   }
   if (cfg.ffmpeg.restartMinMs > cfg.ffmpeg.restartMaxMs) {
     problems.push({ path: '/ffmpeg/restartMaxMs', message: `must be >= restartMinMs (${cfg.ffmpeg.restartMinMs})` });
   }
   const seen = new Map<string, number>();
+  if (!Array.isArray(cfg.streams)) return problems;
   cfg.streams.forEach((s, i) => {
+    if (!s || typeof s !== 'object') return;
     const first = seen.get(s.id);
     if (first !== undefined) problems.push({ path: `/streams/${i}/id`, message: `duplicates /streams/${first}/id ${JSON.stringify(s.id)}` });
     else seen.set(s.id, i);
@@ -107,9 +111,19 @@ function deepFreeze<T>(value: T): T {
 /** Validates an already-parsed JSON value; throws ConfigError naming every problem. */
 export function parseConfig(raw: unknown, source = '<config>'): Config {
   const data = structuredClone(raw);
-  if (!validate(data)) throw new ConfigError(source, summarize(validate.errors ?? []));
+  const valid = validate(data);
+  const problems = valid ? [] : summarize(validate.errors ?? []);
+  // Cross-field checks run even when the schema failed, so one run reports every problem; on a
+  // shape they cannot read they add nothing, and a path the schema already flagged is not repeated.
   const cfg = data as unknown as Config;
-  const problems = crossCheck(cfg);
+  let cross: ConfigProblem[] = [];
+  try {
+    cross = crossCheck(cfg);
+  } catch {
+    cross = [];
+  }
+  const seen = new Set(problems.map((p) => p.path));
+  problems.push(...cross.filter((p) => !seen.has(p.path)));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(cfg);
 }

@@ -106,6 +106,7 @@ export class FfmpegProcess extends EventEmitter {
     if (missing) reason = 'ffmpeg is not installed (apt-get install ffmpeg)';
     else if (this.#stopping) reason = 'stopped by whepd';
     else if (signal) reason = `ffmpeg was killed by ${signal}`;
+    else if (code === 0) reason = 'ffmpeg exited normally (the input ended)';
     else reason = explainStderr(this.#tail) ?? `ffmpeg exited with code ${code}`;
     const exit: FfmpegExit = { code, signal, reason, stderrTail: [...this.#tail], uptimeMs: Date.now() - this.#startedAt };
     this.emit('exit', exit);

@@ -76,36 +76,20 @@ export class Metrics {
     counter('whepd_ffmpeg_restarts_total', 'FFmpeg restarts.', ['stream'], (c) => {
       for (const s of sources.streams()) c.inc({ stream: s.id }, s.restarts);
     });
-    counter('whepd_rtp_in_packets_total', 'RTP packets received from FFmpeg.', ['stream', 'kind'], (c) => {
-      for (const s of sources.streams()) {
-        c.inc({ stream: s.id, kind: 'video' }, s.video.packets);
-        c.inc({ stream: s.id, kind: 'audio' }, s.audio.packets);
-      }
-    });
-    counter('whepd_rtp_in_bytes_total', 'RTP bytes received from FFmpeg.', ['stream', 'kind'], (c) => {
-      for (const s of sources.streams()) {
-        c.inc({ stream: s.id, kind: 'video' }, s.video.bytes);
-        c.inc({ stream: s.id, kind: 'audio' }, s.audio.bytes);
-      }
-    });
-    counter('whepd_rtp_junk_packets_total', 'Datagrams dropped on the ingest ports (not valid RTP of the expected type).', ['stream', 'kind'], (c) => {
-      for (const s of sources.streams()) {
-        c.inc({ stream: s.id, kind: 'video' }, s.video.junk);
-        c.inc({ stream: s.id, kind: 'audio' }, s.audio.junk);
-      }
-    });
-    counter('whepd_rtp_out_packets_total', 'RTP packets handed to viewers (summed over viewers).', ['stream', 'kind'], (c) => {
-      for (const s of sources.streams()) {
-        c.inc({ stream: s.id, kind: 'video' }, s.out.videoPackets);
-        c.inc({ stream: s.id, kind: 'audio' }, s.out.audioPackets);
-      }
-    });
-    counter('whepd_rtp_out_bytes_total', 'RTP bytes handed to viewers (summed over viewers).', ['stream', 'kind'], (c) => {
-      for (const s of sources.streams()) {
-        c.inc({ stream: s.id, kind: 'video' }, s.out.videoBytes);
-        c.inc({ stream: s.id, kind: 'audio' }, s.out.audioBytes);
-      }
-    });
+    // One counter per figure, labelled by stream and media kind.
+    const perKind = (name: string, help: string, pick: (s: StreamStatus) => [number, number]) =>
+      counter(name, help, ['stream', 'kind'], (c) => {
+        for (const s of sources.streams()) {
+          const [video, audio] = pick(s);
+          c.inc({ stream: s.id, kind: 'video' }, video);
+          c.inc({ stream: s.id, kind: 'audio' }, audio);
+        }
+      });
+    perKind('whepd_rtp_in_packets_total', 'RTP packets received from FFmpeg.', (s) => [s.video.packets, s.audio.packets]);
+    perKind('whepd_rtp_in_bytes_total', 'RTP bytes received from FFmpeg.', (s) => [s.video.bytes, s.audio.bytes]);
+    perKind('whepd_rtp_junk_packets_total', 'Datagrams dropped on the ingest ports (not valid RTP of the expected type).', (s) => [s.video.junk, s.audio.junk]);
+    perKind('whepd_rtp_out_packets_total', 'RTP packets handed to viewers (summed over viewers).', (s) => [s.out.videoPackets, s.out.audioPackets]);
+    perKind('whepd_rtp_out_bytes_total', 'RTP bytes handed to viewers (summed over viewers).', (s) => [s.out.videoBytes, s.out.audioBytes]);
   }
 
   /** Records one POST outcome. */

@@ -67,7 +67,7 @@ export function playerRoutes(o: PlayerRoutesOptions): Hono {
     });
     return c.html(html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>whepd</title><style>${listStyle}</style></head>
+<title>whepd</title><link rel="icon" href="data:,"><style>${listStyle}</style></head>
 <body><h1>whepd streams</h1>
 ${a.ok ? '' : html`<p class="failed">${a.error}</p>`}
 <table><tr><th>stream</th><th>state</th><th>viewers</th><th>last error</th></tr>${rows}</table>
@@ -84,7 +84,7 @@ Player parameters: <code>?controls=0&amp;muted=1&amp;autoplay=1&amp;stats=0&amp;
     const endpoint = `../whep/${encodeURIComponent(id)}`;
     return c.html(html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>whepd: ${id}</title><style>${playerStyle}</style></head>
+<title>whepd: ${id}</title><link rel="icon" href="data:,"><style>${playerStyle}</style></head>
 <body data-stream="${id}" data-endpoint="${endpoint}" data-state="idle">
 <video id="v" muted autoplay playsinline></video>
 <pre id="stats" hidden></pre>

@@ -27,6 +27,8 @@ export function isRtcp(buf: Buffer): boolean {
  */
 export function checkRtp(buf: Buffer, expectedPt: number): RtpVerdict {
   const len = buf.length;
+  // RTCP first: a receiver report or BYE can be 8 bytes, shorter than an RTP header.
+  if (len >= 8 && (buf[0] as number) >> 6 === 2 && isRtcp(buf)) return 'rtcp';
   if (len < RTP_HEADER_BYTES) return 'short';
   if (len > MAX_RTP_BYTES) return 'long';
   const b0 = buf[0] as number;

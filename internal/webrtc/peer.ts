@@ -202,26 +202,22 @@ export class ViewerPeer extends EventEmitter {
 
   /** Sends one rewritten video RTP packet. Never throws (hot path). */
   sendVideo(packet: Buffer): void {
-    if (!this.#videoOpen) {
-      this.counters.sendErrors++;
-      return;
-    }
-    try {
-      this.#video.sendMessageBinary(packet);
-      this.counters.packetsSent++;
-    } catch {
-      this.counters.sendErrors++;
-    }
+    this.#send(this.#video, this.#videoOpen, packet);
   }
 
   /** Sends one rewritten audio RTP packet. Never throws (hot path). */
   sendAudio(packet: Buffer): void {
-    if (!this.#audioOpen) {
+    this.#send(this.#audio, this.#audioOpen, packet);
+  }
+
+  // A send before the track opened or after it closed throws in node-datachannel: count instead.
+  #send(track: Track, open: boolean, packet: Buffer): void {
+    if (!open) {
       this.counters.sendErrors++;
       return;
     }
     try {
-      this.#audio.sendMessageBinary(packet);
+      track.sendMessageBinary(packet);
       this.counters.packetsSent++;
     } catch {
       this.counters.sendErrors++;

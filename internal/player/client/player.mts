@@ -229,8 +229,8 @@ async function tick(gen: number, started: number): Promise<void> {
   }
   if (gen !== generation) return;
   const now = performance.now();
-  const packets = st.videoPackets + st.audioPackets;
-  if (!lastStats || packets > lastStats.videoPackets + lastStats.audioPackets) lastProgressAt = now;
+  // Either kind standing still counts: a stream whose video stopped while audio goes on is broken.
+  if (!lastStats || (st.videoPackets > lastStats.videoPackets && st.audioPackets > lastStats.audioPackets)) lastProgressAt = now;
   lastStats = st;
   if (opts.stats) statsEl.textContent = formatStats(st, ttffMs);
   if (state === 'playing' && now - lastProgressAt > STALL_MS) return scheduleRetry('the stream stopped');
