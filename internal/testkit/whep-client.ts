@@ -57,7 +57,7 @@ function parseRtp(msg: Buffer, keep: boolean): ReceivedPacket | undefined {
     ts: msg.readUInt32BE(4),
     ssrc: msg.readUInt32BE(8),
     payload: keep ? Buffer.from(msg.subarray(off)) : Buffer.alloc(0),
-    at: Date.now(),
+    at: performance.timeOrigin + performance.now(),
   };
 }
 
