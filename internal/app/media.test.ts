@@ -3,6 +3,10 @@
  * POST their offers over HTTP receive both tracks.
  */
 import t from 'tap';
+import { execa } from 'execa';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WhepClient, answerTrack, releaseWebRtc, spsSizeFromPayload, startTestApp, waitLive } from '../testkit/index.js';
 
 const NAL_SPS = 7;
@@ -102,4 +106,36 @@ t.test('trickle ICE: an offer without candidates connects once its candidates ar
   t.equal(session.remoteCandidateCount, client.trickledCandidates, 'whepd added every trickled candidate');
   await client.waitFor(() => client.video.length > 10 && client.audio.length > 10, 8000, 'media after trickle');
   t.equal(client.state, 'connected');
+});
+
+t.test('a looping copied file keeps sending video after the loop point', async (t) => {
+  // audio-first-multi.mkv lasts 5 s and is copied; FFmpeg 5.1 used to drop all video after the
+  // first loop when a bitstream filter was in the chain.
+  const app = await startTestApp({ streams: [{ id: 'multi', input: 'fixtures/media/audio-first-multi.mkv', loop: true }] });
+  t.teardown(() => app.close());
+  await waitLive(app, 'multi');
+  t.equal(app.streams.get('multi')?.status().transcoding, false, 'copied');
+  const client = await WhepClient.connect({ endpoint: `${app.url}/whep/multi` });
+  t.teardown(() => client.close());
+  const started = Date.now();
+  await client.waitFor(() => client.video.length > 0, 5000, 'first video');
+  await client.waitFor(() => Date.now() - started > 7000, 8000, '7 s of playback');
+  const recent = client.video.filter((p) => p.at > performance.timeOrigin + performance.now() - 1000).length;
+  t.ok(recent > 20, `video still flowing 7 s in, past the 5 s loop point (${recent} packets in the last second)`);
+});
+
+t.test('a looping file with SPS/PPS only out of band is re-encoded rather than copied', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'whepd-oob-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'oob.mp4');
+  // x264 into mp4 with a global header: parameter sets live only in the avcC box.
+  await execa('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30', '-f', 'lavfi', '-i', 'sine', '-t', '2', '-c:v', 'libx264', '-profile:v', 'baseline', '-bf', '0', '-c:a', 'aac', file]);
+  const app = await startTestApp({ streams: [{ id: 'oob', input: file, loop: true }] });
+  t.teardown(() => app.close());
+  await waitLive(app, 'oob', 20000);
+  t.equal(app.streams.get('oob')?.status().transcoding, true, 're-encoded');
+  const client = await WhepClient.connect({ endpoint: `${app.url}/whep/oob` });
+  t.teardown(() => client.close());
+  await client.waitFor(() => client.video.length > 10, 8000, 'video');
+  t.same(spsSizeFromPayload(client.video[0]!.payload), { width: 320, height: 180 });
 });

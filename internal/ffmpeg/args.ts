@@ -37,7 +37,9 @@ function rtpUrl(host: string, port: number): string {
 export function videoCodecArgs(job: FfmpegJob): string[] {
   if (!job.transcodeVideo) {
     // mp4/flv carry SPS/PPS out of band (avcC); h264_mp4toannexb puts them before every IDR.
-    return ['-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb'];
+    // Not with -stream_loop: FFmpeg 5.1 flushes the filter at the first loop and then drops all
+    // video ("A non-NULL packet sent after an EOF"); looping copies need in-band SPS instead.
+    return job.loop ? ['-c:v', 'copy'] : ['-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb'];
   }
   const kbps = job.videoBitrateKbps;
   const args = [

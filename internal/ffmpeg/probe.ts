@@ -125,3 +125,51 @@ export async function probeInput(
     throw new ProbeError(`ffprobe printed output whepd cannot parse for ${input}`, { cause: err });
   }
 }
+
+/** Bytes of ffprobe's `-show_data` hex dump ("00000000: 0000 02b5 0605 ...  ascii"). */
+export function parseHexDump(dump: string): Buffer {
+  const hex: string[] = [];
+  for (const line of dump.split('\n')) {
+    const m = /^[0-9a-f]{8}: ((?:[0-9a-f]{2,4} ){0,8}[0-9a-f]{2,4})/i.exec(line);
+    if (m) hex.push((m[1] as string).replace(/ /g, ''));
+  }
+  return Buffer.from(hex.join(''), 'hex');
+}
+
+/** True when an H264 access unit (Annex B or 4-byte length-prefixed) contains an SPS NAL. */
+export function accessUnitHasSps(au: Buffer): boolean {
+  const annexB = au.subarray(0, 4).equals(Buffer.from([0, 0, 0, 1])) || au.subarray(0, 3).equals(Buffer.from([0, 0, 1]));
+  if (annexB) {
+    for (let i = 0; i + 3 < au.length; i++) {
+      if (au[i] === 0 && au[i + 1] === 0 && au[i + 2] === 1 && ((au[i + 3] as number) & 0x1f) === 7) return true;
+    }
+    return false;
+  }
+  for (let off = 0; off + 4 < au.length; ) {
+    const size = au.readUInt32BE(off);
+    if (size === 0 || off + 4 + size > au.length) return false;
+    if (((au[off + 4] as number) & 0x1f) === 7) return true;
+    off += 4 + size;
+  }
+  return false;
+}
+
+/**
+ * Whether the input's first video packet carries its SPS in band. FFmpeg 5.1 cannot run a
+ * bitstream filter across -stream_loop (it flushes the filter at the first loop and then drops
+ * all video), so a looping copy relies on parameter sets already being in the stream.
+ */
+export async function probeInBandSps(ffprobePath: string, input: string, inputArgs: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const result = await execa(
+    ffprobePath,
+    ['-hide_banner', '-v', 'error', ...inputArgs, '-select_streams', 'v:0', '-show_packets', '-show_data', '-read_intervals', '%+#1', '-of', 'json', '-i', input],
+    { reject: false, timeout: timeoutMs, stdin: 'ignore', maxBuffer: 16 * 1024 * 1024, ...(signal ? { cancelSignal: signal } : {}) },
+  );
+  if (result.exitCode !== 0) return false;
+  try {
+    const packets = (JSON.parse(String(result.stdout)) as { packets?: { data?: string }[] }).packets ?? [];
+    return accessUnitHasSps(parseHexDump(packets[0]?.data ?? ''));
+  } catch {
+    return false;
+  }
+}

@@ -16,6 +16,7 @@ import {
   RestartBackoff,
   buildFfmpegArgs,
   isWebRtcSafeH264,
+  probeInBandSps,
   probeInput,
 } from '../ffmpeg/index.js';
 import type { FfmpegExit, ProbeResult } from '../ffmpeg/index.js';
@@ -305,6 +306,11 @@ export class Stream extends EventEmitter {
       if (probe.video.codec !== 'h264') throw new Error(`stream is set to copy video but the input's video is ${probe.video.codec}, not H264`);
       transcode = false;
     } else transcode = !isWebRtcSafeH264(probe.video);
+    if (!transcode && o.loop && !(await probeInBandSps(o.ffprobePath, o.input, o.inputArgs, o.probeTimeoutMs, this.#abort.signal))) {
+      // See videoCodecArgs: a looping copy cannot add SPS/PPS, so re-encode (or refuse a forced copy).
+      if (o.video === 'copy') throw new Error(`stream is set to copy video, but ${o.input} loops and keeps its SPS/PPS out of band; use "video": "auto"`);
+      transcode = true;
+    }
     return { probe, transcode };
   }
 
