@@ -21,11 +21,15 @@ e2e: deps tools build ## end-to-end checks against the real whepd binary (client
 bench: deps tools build ## fan-out benchmark; prints figures
 	@if [ -f bench/run.ts ]; then $(NODE_BIN)/tsx bench/run.ts; else echo "no benchmark yet (see issues)"; fi
 
-build: deps ## compile TypeScript to dist/
+build: deps ## compile TypeScript to dist/ (server, then the browser player)
 	$(NODE_BIN)/tsc -p tsconfig.json
+	$(NODE_BIN)/tsc -p internal/player/client/tsconfig.json
 
-typecheck: deps ## type-check without emitting
+typecheck: deps ## type-check without emitting (server, player, browser e2e, benchmark)
 	$(NODE_BIN)/tsc --noEmit -p tsconfig.json
+	$(NODE_BIN)/tsc --noEmit -p internal/player/client/tsconfig.json
+	$(NODE_BIN)/tsc -p e2e/browser/tsconfig.json
+	$(NODE_BIN)/tsc --noEmit -p bench/tsconfig.json
 
 deps: node_modules/.whepd-deps ## install npm packages (npm ci)
 

@@ -29,9 +29,9 @@ declare global {
   }
 }
 
-const STATS_INTERVAL_MS = 1000;
+const STATS_INTERVAL_MS = 500;
 // No new RTP for this long while playing means the stream (or the path) is gone.
-const STALL_MS = 2500;
+const STALL_MS = 2000;
 // A session that has not shown a frame by then is torn down and retried.
 const FIRST_FRAME_TIMEOUT_MS = 10000;
 const DISCONNECTED_GRACE_MS = 4000;
@@ -146,9 +146,9 @@ function scheduleRetry(reason: string, retryAfterS?: number): void {
   const backoff = BACKOFF_S[Math.min(failures, BACKOFF_S.length - 1)] ?? 30;
   failures++;
   // Retry-After (RFC 9110 section 10.2.3) wins over our own backoff when the server sends it.
-  let left = Math.max(1, Math.round(retryAfterS ?? backoff));
+  let left = Math.max(0, Math.round(retryAfterS ?? backoff));
   setState('retrying');
-  const show = () => say(`${reason}, retrying in ${left} s`);
+  const show = () => say(left > 0 ? `${reason}, retrying in ${left} s` : `${reason}, reconnecting…`);
   show();
   countdownTimer = setInterval(() => {
     left = Math.max(0, left - 1);
@@ -164,8 +164,9 @@ async function connect(): Promise<void> {
   say('connecting…');
   ttffMs = undefined;
   postSentAt = undefined;
+  // srcObject is set on the first track, not before: an empty stream would hold the document's
+  // load event (HTML media elements delay it until they have data) for as long as we retry.
   const media = new MediaStream();
-  video.srcObject = media;
   let s: WhepSession;
   try {
     s = await WhepSession.start({
@@ -173,6 +174,7 @@ async function connect(): Promise<void> {
       trickle: opts.trickle,
       onTrack: (ev) => {
         media.addTrack(ev.track);
+        if (video.srcObject !== media) video.srcObject = media;
         playVideo();
       },
       onPostSent: (at) => {
@@ -192,6 +194,12 @@ async function connect(): Promise<void> {
   setState('waiting-video');
   say('waiting for video…');
   watchFirstFrame(gen);
+  // whepd closes the peer when the stream ends (DTLS close_notify, RFC 5246 section 7.2.1): the DTLS
+  // transport says so at once, long before ICE consent (RFC 7675) would expire.
+  const dtls = s.pc.getReceivers()[0]?.transport;
+  dtls?.addEventListener('statechange', () => {
+    if (gen === generation && (dtls.state === 'closed' || dtls.state === 'failed')) scheduleRetry('the stream stopped', 0);
+  });
   s.pc.addEventListener('connectionstatechange', () => {
     if (gen !== generation) return;
     const cs = s.pc.connectionState;

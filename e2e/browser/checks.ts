@@ -1,0 +1,49 @@
+/** PASS/FAIL bookkeeping: each check is bounded and prints one line. */
+
+/** Thrown by a check to fail with a sentence. */
+export class CheckFailure extends Error {}
+
+/** Collects results; `summary()` prints `browser: N passed, N failed`. */
+export class Checks {
+  passed = 0;
+  failed = 0;
+
+  /** Runs `fn` with a time limit; a thrown error or a timeout is a FAIL. */
+  async run(name: string, timeoutMs: number, fn: () => Promise<string>): Promise<boolean> {
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const detail = await Promise.race([
+        fn(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new CheckFailure(`timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      this.passed++;
+      console.log(`PASS ${name} (${((Date.now() - started) / 1000).toFixed(1)} s): ${detail}`);
+      return true;
+    } catch (err) {
+      this.failed++;
+      console.log(`FAIL ${name} (${((Date.now() - started) / 1000).toFixed(1)} s): ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The last line the runner greps. */
+  summary(): string {
+    return `browser: ${this.passed} passed, ${this.failed} failed`;
+  }
+}
+
+/** Fails the current check unless `cond`. */
+export function expect(cond: boolean, message: string): asserts cond {
+  if (!cond) throw new CheckFailure(message);
+}
+
+/** Median of a non-empty list. */
+export function percentile(values: readonly number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}

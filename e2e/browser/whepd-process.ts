@@ -1,0 +1,74 @@
+/** Starts the real whepd binary on a temp config and ends it by PID. */
+import { spawn, execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A running whepd. */
+export interface Whepd {
+  url: string;
+  pid: number;
+  logPath: string;
+  stop: () => Promise<void>;
+}
+
+/** Spawns `node <main> --config <temp>` and waits (bounded) until /readyz says every stream is live. */
+export async function startWhepd(main: string, config: object, port: number, timeoutMs = 30000): Promise<Whepd> {
+  const dir = mkdtempSync(join(tmpdir(), 'whepd-e2e-'));
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  const logPath = join(dir, 'whepd.log');
+  const log = createWriteStream(logPath);
+  const child: ChildProcess = spawn(process.execPath, [main, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const url = `http://127.0.0.1:${port}`;
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const stop = async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+    await exit;
+    clearTimeout(t);
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exited) throw new Error(`whepd exited during start; log ${logPath}:\n${readFileSync(logPath, 'utf8').slice(-2000)}`);
+    try {
+      const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      if (r.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`whepd not ready within ${timeoutMs} ms; log ${logPath}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (child.pid === undefined) throw new Error('whepd has no pid');
+  return { url, pid: child.pid, logPath, stop };
+}
+
+/** PIDs of whepd's FFmpeg children whose command line mentions `input`. */
+export function ffmpegChildren(whepdPid: number, input: string): number[] {
+  let out = '';
+  try {
+    out = execFileSync('pgrep', ['-P', String(whepdPid), 'ffmpeg'], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(input);
+      } catch {
+        return false;
+      }
+    });
+}
