@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 CONFIG ?= configs/demo.json
 
-.PHONY: help run test e2e bench build typecheck deps tools clean install
+.PHONY: help run test e2e bench soak build typecheck deps tools clean install
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ e2e: deps tools build ## end-to-end checks against the real whepd binary (client
 
 bench: deps tools build ## fan-out benchmark; prints figures
 	@if [ -f bench/run.ts ]; then $(NODE_BIN)/tsx bench/run.ts; else echo "no benchmark yet (see issues)"; fi
+
+soak: deps tools build ## soak: 2000 join/leave cycles against the real binary (SOAK_CYCLES=200 is the CI form)
+	$(NODE_BIN)/tsx soak/run.ts
 
 build: deps ## compile TypeScript to dist/ (server, then the browser player)
 	$(NODE_BIN)/tsc -p tsconfig.json

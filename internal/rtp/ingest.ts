@@ -14,7 +14,7 @@ export type PacketHandler = (packet: Buffer) => void;
 export interface IngestCounters {
   packets: number;
   bytes: number;
-  /** Datagrams that were not RTP whepd forwards (bad version, PT, length, header). */
+  /** Datagrams that were not RTP whepd forwards (bad version, PT, length, header, foreign SSRC). */
   junk: number;
   /** RTCP from FFmpeg on the same port (RFC 5761 mux); not forwarded. */
   rtcp: number;
@@ -39,6 +39,8 @@ export class RtpIngest extends EventEmitter {
   #onPacket: PacketHandler;
   #closed = false;
   #port = 0;
+  /** FFmpeg's SSRC, learnt from the first valid packet; a socket serves one FFmpeg run. */
+  #ssrc = -1;
 
   private constructor(socket: Socket, pt: number, onPacket: PacketHandler) {
     super();
@@ -83,6 +85,13 @@ export class RtpIngest extends EventEmitter {
   #receive(msg: Buffer): void {
     const verdict = checkRtp(msg, this.#pt);
     if (verdict === 'ok') {
+      // Packets from anyone else on loopback (a foreign SSRC) would splice into the stream.
+      const ssrc = msg.readUInt32BE(8);
+      if (this.#ssrc === -1) this.#ssrc = ssrc;
+      else if (ssrc !== this.#ssrc) {
+        this.counters.junk++;
+        return;
+      }
       this.counters.packets++;
       this.counters.bytes += msg.length;
       this.#onPacket(msg);

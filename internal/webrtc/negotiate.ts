@@ -56,7 +56,8 @@ export function h264ProfileRank(profileLevelId: string | undefined): number | un
 function rtpmaps(m: MediaDescription, codec: string): { payload: number; fmtp: string }[] {
   const out: { payload: number; fmtp: string }[] = [];
   for (const r of m.rtp ?? []) {
-    if (r.codec.toLowerCase() !== codec) continue;
+    // sdp-transform turns an all-digit encoding name into a number.
+    if (String(r.codec).toLowerCase() !== codec) continue;
     const f = (m.fmtp ?? []).find((x) => x.payload === r.payload);
     out.push({ payload: r.payload, fmtp: f?.config ?? '' });
   }
@@ -78,7 +79,7 @@ export function pickH264(m: MediaDescription): { payload: number; fmtp: string }
 
 /** Chooses the offer's Opus PT (48 kHz, 2 channels as RFC 7587 section 7 requires). */
 export function pickOpus(m: MediaDescription): { payload: number; fmtp: string } | undefined {
-  const opus = (m.rtp ?? []).find((r) => r.codec.toLowerCase() === 'opus' && r.rate === 48000);
+  const opus = (m.rtp ?? []).find((r) => String(r.codec).toLowerCase() === 'opus' && r.rate === 48000);
   if (!opus) return undefined;
   // whepd sends stereo; say so (RFC 7587 section 7.1).
   return { payload: opus.payload, fmtp: 'minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1' };

@@ -104,6 +104,9 @@ export class ViewerPeer extends EventEmitter {
       peer.#attachHandlers(audio, ids.audio, plan.audio.payloadType, OPUS_CLOCK, 0);
       peer.#wire();
       const gathered = peer.#gathered(net.gatheringTimeoutMs);
+      // If the offer is refused below, the peer closes and this rejects with nobody awaiting it:
+      // mark it handled so it cannot surface as an unhandled rejection (which exits Node).
+      gathered.catch(() => {});
       try {
         pc.setRemoteDescription(offer, 'offer');
         pc.setLocalDescription('answer');
@@ -178,6 +181,11 @@ export class ViewerPeer extends EventEmitter {
     return (this.#pc.remoteDescription()?.sdp.match(/^a=candidate:/gm) ?? []).length;
   }
 
+  /** True once the audio track is open and can take packets. */
+  get audioReady(): boolean {
+    return this.#audioOpen;
+  }
+
   /** True once the video track is open and can take packets. */
   get videoReady(): boolean {
     return this.#videoOpen;
@@ -232,7 +240,11 @@ export class ViewerPeer extends EventEmitter {
   /** Adds one trickled remote candidate (`candidate:...` or `a=candidate:...`) for a mid. */
   addRemoteCandidate(candidate: string, mid: string): void {
     if (this.#closed) return;
-    this.#pc.addRemoteCandidate(candidate.replace(/^a=/, ''), mid);
+    try {
+      this.#pc.addRemoteCandidate(candidate.replace(/^a=/, ''), mid);
+    } catch (err) {
+      throw new BadRequestError(`candidate rejected: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   /** Closes tracks and the PeerConnection; idempotent; emits `close` once. */

@@ -22,7 +22,11 @@ export function parseSdpFragment(body: string, maxCandidates: number): SdpFragme
     else if (line === 'a=end-of-candidates') frag.endOfCandidates = true;
     else if (line.startsWith('a=candidate:')) {
       // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
-      if (!/^a=candidate:\S+ \d+ \S+ \d+ \S+ \d+ typ \S+/.test(line)) throw new BadRequestError(`malformed candidate line: ${line.slice(0, 120)}`);
+      const m = /^a=candidate:\S+ (\d+) \S+ (\d+) \S+ (\d+) typ \S+/.exec(line);
+      // RFC 8839 section 5.1: component-id 1..256, priority 1..2^31-1, port 0..65535.
+      if (!m || Number(m[1]) < 1 || Number(m[1]) > 256 || Number(m[2]) > 2 ** 31 - 1 || Number(m[3]) > 65535) {
+        throw new BadRequestError(`malformed candidate line: ${line.slice(0, 120)}`);
+      }
       frag.candidates.push({ candidate: line.slice(2), mid });
       if (frag.candidates.length > maxCandidates) throw new BadRequestError(`too many candidates in one PATCH (max ${maxCandidates})`);
     } else if (!/^[a-z]=/.test(line)) {
