@@ -112,6 +112,11 @@ export class Session extends EventEmitter implements StreamViewer {
     return this.#peer.remoteCandidateCount;
   }
 
+  /** True once the peer's audio track is open. */
+  get audioReady(): boolean {
+    return this.#peer.audioReady;
+  }
+
   /** True once the peer's video track is open. */
   get videoReady(): boolean {
     return this.#peer.videoReady;

@@ -29,6 +29,7 @@ export interface SessionPeer {
   readonly state: PeerState;
   readonly closed: boolean;
   readonly videoReady: boolean;
+  readonly audioReady: boolean;
   readonly remoteCandidateCount: number;
   readonly bytesSent: number;
   readonly rttMs: number | undefined;
