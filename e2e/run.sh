@@ -499,6 +499,12 @@ rc=0
 if [ "$rc" = 0 ]; then pass "config/check-good-config-exit-0"; else fail "config/check-good-config-exit-0" "exit $rc: $(head -c 300 "$TMP/check.out")"; fi
 
 # ---------------------------------------------------------------------------------------------
+# Real restreaming core: nginx + libnginx-mod-rtmp, publisher stop/return (bounded to 240 s).
+rc=0
+timeout 240 bash e2e/rtmp-core.sh >"$TMP/rtmp.out" 2>&1 || rc=$?
+tally rtmp "$TMP/rtmp.out" "$rc"
+
+# ---------------------------------------------------------------------------------------------
 # Headless Chromium against the real binary (its own whepd, network namespace, bounded to 300 s).
 rc=0
 timeout 360 bash e2e/browser/run.sh >"$TMP/browser.out" 2>&1 || rc=$?
