@@ -136,6 +136,7 @@ export class App extends EventEmitter {
       restartMaxMs: config.ffmpeg.restartMaxMs,
       stopGraceMs: config.ffmpeg.stopGraceMs,
       onDemand: s.onDemand,
+      stallTimeoutMs: s.stallTimeoutS * 1000,
       demandTimeoutMs: s.startTimeoutS * 1000,
       idleStopMs: s.idleTimeoutS * 1000,
       log: this.#log.child({ stream: s.id }),

@@ -137,6 +137,7 @@ export const configSchema = {
           videoBitrateKbps: { type: 'integer', minimum: 100, maximum: 50000, default: 2500 },
           audioBitrateKbps: { type: 'integer', minimum: 16, maximum: 510, default: 96 },
           onDemand: { type: 'boolean', default: false },
+          stallTimeoutS: { type: 'number', minimum: 0, maximum: 3600, default: 10 },
           tokens: { type: 'array', items: { type: 'string', minLength: 16 }, default: [] },
           startTimeoutS: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 10 },
           idleTimeoutS: { type: 'number', minimum: 0, maximum: 86400, default: 10 },

@@ -18,6 +18,8 @@ export interface StreamConfig {
   readonly audioBitrateKbps: number;
   /** Start FFmpeg on the first POST and stop it `idleTimeoutS` after the last viewer left. */
   readonly onDemand: boolean;
+  /** Restart FFmpeg when no video arrived for this long (0 disables). */
+  readonly stallTimeoutS: number;
   /** Bearer tokens valid for this stream only (in addition to auth.tokens). */
   readonly tokens: readonly string[];
   readonly startTimeoutS: number;

@@ -46,6 +46,11 @@ export interface StreamOptions {
   idleStopMs?: number;
   /** How long demand() waits for the stream to go live. */
   demandTimeoutMs?: number;
+  /**
+   * FFmpeg is restarted when no video RTP arrived for this long: a network input whose publisher
+   * left can keep FFmpeg waiting forever without an error (nginx-rtmp holds the connection open).
+   */
+  stallTimeoutMs?: number;
   log: Logger;
 }
 
@@ -82,6 +87,7 @@ export class Stream extends EventEmitter {
   /** Packets and bytes handed to viewers (sum over viewers). */
   readonly #out = { videoPackets: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0 };
   #restartNow = false;
+  #stallReason: string | undefined;
   #startedAt: number | undefined;
   #bitrate = { bps: 0, lastBytes: 0, lastAt: 0 };
 
@@ -342,8 +348,37 @@ export class Stream extends EventEmitter {
     const proc = FfmpegProcess.spawn({ ffmpegPath: o.ffmpegPath, args });
     this.#process = proc;
     this.#startedAt = Date.now();
+    this.#watchStall(proc);
     this.#log.info({ pid: proc.pid, transcode, video: probe.video, audio: probe.audio, ports: this.ingestPorts }, 'ffmpeg started');
     return proc.exited;
+  }
+
+  /**
+   * Restarts a run whose video stopped arriving. Reads the ingest counter once a second, so the
+   * packet path pays nothing for it.
+   */
+  #watchStall(proc: FfmpegProcess): void {
+    const limit = this.#opts.stallTimeoutMs ?? 10000;
+    if (limit <= 0) return;
+    // Before its first packet FFmpeg may still be analysing a live input (5 s by default for
+    // MPEG-TS), so the first wait is longer.
+    const firstPacketLimit = Math.max(limit, 20000);
+    let last = 0;
+    let quietSince = Date.now();
+    const timer = setInterval(() => {
+      const packets = this.#videoIngest?.counters.packets ?? 0;
+      if (packets !== last) {
+        last = packets;
+        quietSince = Date.now();
+        return;
+      }
+      if (Date.now() - quietSince < (last === 0 ? firstPacketLimit : limit)) return;
+      clearInterval(timer);
+      this.#stallReason = `no video from ffmpeg for ${Math.round(limit / 1000)} s (the input stalled)`;
+      proc.stop(this.#opts.stopGraceMs);
+    }, 1000);
+    timer.unref();
+    void proc.exited.then(() => clearInterval(timer));
   }
 
   /** Closes every viewer, then the sockets: no packet can reach a closed track after this. */
@@ -379,6 +414,10 @@ export class Stream extends EventEmitter {
       }
       this.#process = undefined;
       this.#startedAt = undefined;
+      if (this.#stallReason) {
+        exit = { ...exit, reason: this.#stallReason };
+        this.#stallReason = undefined;
+      }
       if (this.#closed || this.#idleStopping) break;
       this.#lastError = exit.reason;
       this.#log.warn({ code: exit.code, signal: exit.signal, uptimeMs: exit.uptimeMs, stderr: exit.stderrTail }, `stream ${this.id} stopped: ${exit.reason}`);
