@@ -91,7 +91,7 @@ export class App extends EventEmitter {
         createPeer,
         iceServers: w.iceServers,
         maxBodyBytes: config.http.maxBodyBytes,
-        timers: { handshakeTimeoutMs: w.handshakeTimeoutMs, disconnectGraceMs: w.disconnectGraceMs },
+        timers: { handshakeTimeoutMs: w.handshakeTimeoutMs, disconnectGraceMs: w.disconnectGraceMs, rtcpTimeoutMs: w.rtcpTimeoutMs },
         log: log.child({ component: 'whep' }),
         isDraining: () => this.#draining,
         authorize: (id, header) => this.#authorizer.check(id, header),

@@ -51,6 +51,7 @@ export const configSchema = {
         gatheringTimeoutMs: { type: 'integer', minimum: 100, maximum: 60000, default: 5000 },
         handshakeTimeoutMs: { type: 'integer', minimum: 500, maximum: 300000, default: 10000 },
         disconnectGraceMs: { type: 'integer', minimum: 0, maximum: 60000, default: 5000 },
+        rtcpTimeoutMs: { type: 'integer', minimum: 0, maximum: 600000, default: 15000 },
       },
     },
     limits: {

@@ -37,6 +37,7 @@ export interface Config {
     readonly gatheringTimeoutMs: number;
     readonly handshakeTimeoutMs: number;
     readonly disconnectGraceMs: number;
+    readonly rtcpTimeoutMs: number;
   };
   readonly limits: {
     readonly viewersPerStream: number;

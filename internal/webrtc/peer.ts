@@ -63,6 +63,7 @@ export class ViewerPeer extends EventEmitter {
   readonly #audio: Track;
   // The handler chains must outlive the tracks' use of them as well.
   readonly #handlers: unknown[] = [];
+  #rtcpReceived = 0;
   #videoOpen = false;
   #audioOpen = false;
   #state: PeerState = 'new';
@@ -135,6 +136,13 @@ export class ViewerPeer extends EventEmitter {
   }
 
   #wire(): void {
+    // Incoming RTCP (receiver reports, NACK, PLI) is the proof that the viewer is still there.
+    this.#video.onMessage(() => {
+      this.#rtcpReceived++;
+    });
+    this.#audio.onMessage(() => {
+      this.#rtcpReceived++;
+    });
     this.#video.onOpen(() => {
       this.#videoOpen = true;
     });
@@ -179,6 +187,11 @@ export class ViewerPeer extends EventEmitter {
   get remoteCandidateCount(): number {
     if (this.#closed) return 0;
     return (this.#pc.remoteDescription()?.sdp.match(/^a=candidate:/gm) ?? []).length;
+  }
+
+  /** RTCP packets received from the viewer so far. */
+  get rtcpReceived(): number {
+    return this.#rtcpReceived;
   }
 
   /** True once the audio track is open and can take packets. */

@@ -16,6 +16,12 @@ export interface SessionTimers {
   handshakeTimeoutMs: number;
   /** How long `disconnected` may last before the session is closed. */
   disconnectGraceMs: number;
+  /**
+   * Close a connected session whose viewer sent no RTCP for this long (0 disables). ICE consent
+   * (RFC 7675) takes 30 s or more to notice a viewer that vanished; receiver reports come every
+   * second or so from every WebRTC stack.
+   */
+  rtcpTimeoutMs?: number;
 }
 
 /** Makes an unguessable id: 128 random bits, URL-safe. */
@@ -60,6 +66,7 @@ export class Session extends EventEmitter implements StreamViewer {
   #detach: (() => void) | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
   #graceTimer: NodeJS.Timeout | undefined;
+  #livenessTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #closeReason: string | undefined;
   #connectedAt: number | undefined;
@@ -78,6 +85,7 @@ export class Session extends EventEmitter implements StreamViewer {
     this.#log = log.child({ session: this.id, stream: streamId });
     this.#handshakeTimer = setTimeout(() => this.close('ICE/DTLS handshake timed out'), timers.handshakeTimeoutMs);
     this.#handshakeTimer.unref();
+    this.#watchRtcp(timers.rtcpTimeoutMs ?? 0);
     peer.on('state', (s) => this.#onPeerState(s));
     peer.on('close', () => this.close('peer closed'));
   }
@@ -112,6 +120,11 @@ export class Session extends EventEmitter implements StreamViewer {
     return this.#peer.remoteCandidateCount;
   }
 
+  /** RTCP packets the viewer sent so far (its liveness signal). */
+  get rtcpReceived(): number {
+    return this.#peer.rtcpReceived;
+  }
+
   /** True once the peer's audio track is open. */
   get audioReady(): boolean {
     return this.#peer.audioReady;
@@ -126,6 +139,23 @@ export class Session extends EventEmitter implements StreamViewer {
   attached(detach: () => void): void {
     if (this.#closed) detach();
     else this.#detach = detach;
+  }
+
+  #watchRtcp(timeoutMs: number): void {
+    if (timeoutMs <= 0) return;
+    let last = -1;
+    let since = Date.now();
+    this.#livenessTimer = setInterval(() => {
+      if (this.#connectedAt === undefined) return;
+      const n = this.#peer.rtcpReceived;
+      if (n !== last) {
+        last = n;
+        since = Date.now();
+      } else if (Date.now() - since >= timeoutMs) {
+        this.close(`no RTCP from the viewer for ${Math.round(timeoutMs / 1000)} s`);
+      }
+    }, Math.min(1000, timeoutMs));
+    this.#livenessTimer.unref();
   }
 
   #onPeerState(state: PeerState): void {
@@ -191,6 +221,7 @@ export class Session extends EventEmitter implements StreamViewer {
     this.#closeReason = reason;
     if (this.#handshakeTimer) clearTimeout(this.#handshakeTimer);
     if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    if (this.#livenessTimer) clearInterval(this.#livenessTimer);
     this.#detach?.();
     this.#detach = undefined;
     this.#peer.close();

@@ -30,6 +30,7 @@ export interface SessionPeer {
   readonly closed: boolean;
   readonly videoReady: boolean;
   readonly audioReady: boolean;
+  readonly rtcpReceived: number;
   readonly remoteCandidateCount: number;
   readonly bytesSent: number;
   readonly rttMs: number | undefined;
