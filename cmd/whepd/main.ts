@@ -94,13 +94,14 @@ async function serve(file: string): Promise<void> {
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
-    void notifySystemd('STOPPING=1');
+    // Exit only once systemd-notify has run: it is a child, and exiting would kill it.
+    const notified = notifySystemd('STOPPING=1');
     const force = setTimeout(() => {
       log.error('shutdown took longer than 5 s; exiting');
       process.exit(1);
     }, 5000);
     force.unref();
-    app.close().then(
+    Promise.all([app.close(), notified]).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');

@@ -126,3 +126,16 @@ t.test('closing the server drains every peer', async (t) => {
   await new Promise((r) => setTimeout(r, 300));
   t.same(clients.map((c) => c.video.length + c.audio.length), counts, 'no media after close');
 });
+
+t.test('while closing, new POSTs get 503 with Retry-After before the streams stop', async (t) => {
+  const app = await startTestApp();
+  await waitLive(app, 'demo');
+  const closing = app.close();
+  // app.http.request needs no socket, so the request lands inside the drain window for sure.
+  const res = await app.http.request('/whep/demo', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: browserOffer });
+  t.equal(res.status, 503);
+  t.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After');
+  t.match(await res.text(), /shutting down/);
+  await closing;
+  t.equal(app.registry.total, 0);
+});
