@@ -14,11 +14,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodeDataChannel from 'node-datachannel';
-import { WhepClient } from '../internal/testkit/index.js';
+import { WhepClient, freePort } from '../internal/testkit/index.js';
 
 const CYCLES = Number(process.env.SOAK_CYCLES ?? 2000);
 const WARMUP = 30;
@@ -36,14 +35,6 @@ const { PeerConnection, Video, Audio } = nodeDataChannel;
 if (!existsSync(MAIN)) {
   console.error(`soak: ${MAIN} is missing; build first: npx tsc -p tsconfig.json`);
   process.exit(2);
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,16 +4,7 @@ import { execa } from 'execa';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, processRunning } from '../../internal/testkit/index.js';
 
 /** FFmpeg processes whose parent is `pid` (ffprobe runs and exits around them, so filter by name). */
 function ffmpegChildren(pid: number): number[] {
@@ -33,14 +24,6 @@ function children(pid: number): number[] {
     if (text) out.push(...text.split(/\s+/).map(Number));
   }
   return out;
-}
-
-function running(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 async function until(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
@@ -91,7 +74,7 @@ t.test('whepd reloads on SIGHUP, rejects a bad config, and drains on SIGTERM', a
   const tookMs = Date.now() - stoppedAt;
   t.equal(result.exitCode, 0, 'exit 0 after SIGTERM');
   t.ok(tookMs < 5000, `exited in ${tookMs} ms (< 5 s)`);
-  t.ok(pids.every((p) => !running(p)), 'no FFmpeg of it remains');
+  t.ok(pids.every((p) => !processRunning(p)), 'no FFmpeg of it remains');
   t.match(result.all, /config reload rejected/, 'the rejection is logged');
   t.match(result.all, /\/streams\/0\/id/, 'with the JSON path of the problem');
 });

@@ -96,7 +96,6 @@ export class App extends EventEmitter {
         isDraining: () => this.#draining,
         authorize: (id, header) => this.#authorizer.check(id, header),
         rateLimit: (key) => this.#rateLimiter.take(key),
-        maxPending: config.limits.pendingSessions,
         maxCandidatesPerPatch: config.limits.candidatesPerPatch,
         observer: {
           // Unknown stream names share one label so clients cannot grow the label set.

@@ -1,17 +1,8 @@
 /** On-demand streams: FFmpeg starts on the first POST and stops after the idle timeout. */
 import t from 'tap';
-import { WhepClient, releaseWebRtc, startTestApp, waitUntil } from '../testkit/index.js';
+import { WhepClient, processRunning, releaseWebRtc, startTestApp, waitUntil } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 t.test('an on-demand stream starts on the first POST and stops when the last viewer leaves', async (t) => {
   const app = await startTestApp({ streams: [{ id: 'od', input: 'fixtures/media/demo.mp4', loop: true, onDemand: true, idleTimeoutS: 0.5 }] });
@@ -28,11 +19,11 @@ t.test('an on-demand stream starts on the first POST and stops when the last vie
   t.equal(client.post?.status, 201, `the first POST waits for the stream and gets 201 (${Date.now() - started} ms)`);
   await client.waitFor(() => client.video.length > 10 && client.audio.length > 10, 8000, 'media');
   const pid = stream.pid!;
-  t.ok(running(pid), 'FFmpeg runs while watched');
+  t.ok(processRunning(pid), 'FFmpeg runs while watched');
 
   await client.close();
   await waitUntil(() => stream.state === 'idle', 5000, 'the stream to go idle');
-  await waitUntil(() => !running(pid), 3000, 'FFmpeg to exit');
+  await waitUntil(() => !processRunning(pid), 3000, 'FFmpeg to exit');
   t.pass('FFmpeg stopped after the idle timeout');
 
   const again = await WhepClient.connect({ endpoint: `${app.url}/whep/od` });

@@ -1,19 +1,9 @@
 /** A network input that goes quiet without an error: whepd restarts FFmpeg after stallTimeoutS. */
 import t from 'tap';
 import { execa } from 'execa';
-import { createServer } from 'node:net';
-import { WhepClient, releaseWebRtc, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
+import { WhepClient, freePort, releaseWebRtc, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A live MPEG-TS source over loopback UDP, like a core's output. */
 function publish(port: number) {

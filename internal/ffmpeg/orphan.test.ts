@@ -1,7 +1,8 @@
 /** A whepd killed with SIGKILL must not leave FFmpeg behind (issue: no orphans holding ports or CPU). */
 import t from 'tap';
 import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { processRunning } from '../testkit/index.js';
 import { FfmpegProcess, spawnCommand } from './index.js';
 
 t.test('spawnCommand() wraps FFmpeg in setpriv --pdeathsig only when asked', async (t) => {
@@ -14,15 +15,6 @@ t.test('FfmpegProcess.spawn() under setpriv reports a missing binary as not inst
   const exit = await proc.exited;
   t.match(exit.reason, /not installed/);
 });
-
-/** True while the process exists and is not a zombie (this sandbox's init does not reap). */
-function running(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /** Starts a Node parent that spawns FFmpeg as whepd does; resolves with both processes. */
 async function parentWithFfmpeg(dieWithParent: boolean) {
@@ -47,17 +39,17 @@ async function parentWithFfmpeg(dieWithParent: boolean) {
 
 async function runningAfter(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
-  while (running(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  return running(pid);
+  while (processRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return processRunning(pid);
 }
 
 t.test('FFmpeg exits within 2 s when its parent is killed with SIGKILL', { skip: !existsSync('/usr/bin/setpriv') && 'no setpriv' }, async (t) => {
   const { parent, pid } = await parentWithFfmpeg(true);
   t.teardown(() => {
     parent.kill('SIGKILL');
-    if (running(pid)) process.kill(pid, 'SIGKILL');
+    if (processRunning(pid)) process.kill(pid, 'SIGKILL');
   });
-  t.ok(running(pid), `ffmpeg ${pid} runs`);
+  t.ok(processRunning(pid), `ffmpeg ${pid} runs`);
   parent.kill('SIGKILL');
   t.notOk(await runningAfter(pid, 2000), 'ffmpeg is gone within 2 s of its parent being SIGKILLed');
 });
@@ -66,7 +58,7 @@ t.test('without the parent-death signal the same FFmpeg would be orphaned (contr
   const { parent, pid } = await parentWithFfmpeg(false);
   t.teardown(() => {
     parent.kill('SIGKILL');
-    if (running(pid)) process.kill(pid, 'SIGKILL');
+    if (processRunning(pid)) process.kill(pid, 'SIGKILL');
   });
   parent.kill('SIGKILL');
   t.ok(await runningAfter(pid, 1000), 'ffmpeg outlives its parent');

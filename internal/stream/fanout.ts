@@ -8,9 +8,20 @@ import { setPayloadType } from '../rtp/index.js';
 /** Sends one packet to one viewer; must not throw. */
 export type Send<V> = (viewer: V, packet: Buffer) => void;
 
-/** Viewers of one media kind, grouped by payload type. */
+/** One payload type and the viewers that negotiated it. */
+interface Group<V> {
+  readonly pt: number;
+  readonly viewers: readonly V[];
+}
+
+/**
+ * Viewers of one media kind, grouped by payload type. Plain arrays walked by index: forward()
+ * runs per packet, and iterating a Map or Set there would allocate an iterator (and an entry
+ * pair per group) for every packet. Arrays are replaced, never edited, on join and leave
+ * (copy-on-write), so a viewer that leaves from inside a send cannot disturb the walk.
+ */
 export class PayloadTypeGroups<V> {
-  readonly #groups = new Map<number, Set<V>>();
+  #groups: readonly Group<V>[] = [];
   readonly #send: Send<V>;
   #size = 0;
 
@@ -25,37 +36,39 @@ export class PayloadTypeGroups<V> {
 
   /** Adds a viewer under its payload type (no-op if present). */
   add(viewer: V, payloadType: number): void {
-    let group = this.#groups.get(payloadType);
-    if (!group) {
-      group = new Set();
-      this.#groups.set(payloadType, group);
-    }
-    if (!group.has(viewer)) {
-      group.add(viewer);
-      this.#size++;
-    }
+    const group = this.#groups.find((g) => g.pt === payloadType);
+    if (group?.viewers.includes(viewer)) return;
+    const others = this.#groups.filter((g) => g !== group);
+    this.#groups = [...others, { pt: payloadType, viewers: [...(group?.viewers ?? []), viewer] }];
+    this.#size++;
   }
 
   /** Removes a viewer; returns whether it was there. */
   delete(viewer: V, payloadType: number): boolean {
-    const group = this.#groups.get(payloadType);
-    if (!group?.delete(viewer)) return false;
+    const group = this.#groups.find((g) => g.pt === payloadType);
+    if (!group?.viewers.includes(viewer)) return false;
+    const viewers = group.viewers.filter((v) => v !== viewer);
+    const others = this.#groups.filter((g) => g !== group);
+    this.#groups = viewers.length > 0 ? [...others, { pt: payloadType, viewers }] : others;
     this.#size--;
-    if (group.size === 0) this.#groups.delete(payloadType);
     return true;
   }
 
   /** Rewrites the packet's PT per group and hands it to every viewer of that group. Hot path. */
   forward(packet: Buffer): void {
-    for (const [pt, group] of this.#groups) {
-      setPayloadType(packet, pt);
-      for (const viewer of group) this.#send(viewer, packet);
+    const groups = this.#groups;
+    const send = this.#send;
+    for (let g = 0; g < groups.length; g++) {
+      const group = groups[g] as Group<V>;
+      setPayloadType(packet, group.pt);
+      const viewers = group.viewers;
+      for (let v = 0; v < viewers.length; v++) send(viewers[v] as V, packet);
     }
   }
 
   /** Drops every viewer. */
   clear(): void {
-    this.#groups.clear();
+    this.#groups = [];
     this.#size = 0;
   }
 }

@@ -6,3 +6,4 @@ export type { TestAppOptions } from './app.js';
 export { answerTrack } from './sdp.js';
 export { spsSize, spsSizeFromPayload } from './h264-sps.js';
 export { StunServer } from './stun-server.js';
+export { freePort, processRunning } from './process.js';

@@ -182,7 +182,12 @@ export class WhepClient {
   async waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (Date.now() > deadline) {
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what} (POST ${this.post?.status}, peer ${this.#state}, ` +
+            `attempts ${this.attempts}, video ${this.video.length}, audio ${this.audio.length})`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }

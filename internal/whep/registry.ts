@@ -6,10 +6,12 @@
 import { OverloadedError } from '../errors/index.js';
 import type { Session } from './session.js';
 
-/** The two caps, enforced separately. */
+/** The caps, enforced separately. */
 export interface Caps {
   viewersPerStream: number;
   viewersTotal: number;
+  /** Slots still negotiating (POSTs in flight plus sessions not connected yet); absent = no cap. */
+  pendingSessions?: number;
 }
 
 /** A held admission slot; release() is idempotent. */
@@ -33,11 +35,14 @@ export class SessionRegistry {
     this.#caps = { ...caps };
   }
 
-  /** Sessions created but not connected yet. */
-  unconnected(): number {
-    let n = 0;
-    for (const m of this.#byStream.values()) for (const s of m.values()) if (s.connectedAt === undefined) n++;
-    return n;
+  /**
+   * Slots still negotiating: every held slot is a POST in flight or a session, so this is the
+   * slots minus the sessions that connected.
+   */
+  pending(): number {
+    let connected = 0;
+    for (const m of this.#byStream.values()) for (const s of m.values()) if (s.connectedAt !== undefined) connected++;
+    return this.#slotsTotal - connected;
   }
 
   /** Slots held in total (negotiating + active). */
@@ -58,6 +63,10 @@ export class SessionRegistry {
     }
     if (this.#slotsTotal >= this.#caps.viewersTotal) {
       throw new OverloadedError('SERVER_FULL', `whepd has reached its total viewer cap (viewersTotal = ${this.#caps.viewersTotal})`);
+    }
+    const maxPending = this.#caps.pendingSessions;
+    if (maxPending !== undefined && this.pending() >= maxPending) {
+      throw new OverloadedError('TOO_MANY_PENDING', `too many sessions are still negotiating (limits.pendingSessions = ${maxPending})`);
     }
     this.#slotsByStream.set(streamId, perStream + 1);
     this.#slotsTotal++;

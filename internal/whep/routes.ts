@@ -44,8 +44,6 @@ export interface WhepRoutesOptions {
   authorize?: (streamId: string, authorization: string | undefined) => Promise<void>;
   /** Per-client rate limit on POST, PATCH and DELETE (429). */
   rateLimit?: (clientKey: string) => void;
-  /** Cap on sessions still negotiating (POSTs in flight plus sessions not yet connected). */
-  maxPending?: number;
 }
 
 function remoteAddress(c: Context): string | undefined {
@@ -67,8 +65,6 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
   const maxCandidates = o.maxCandidatesPerPatch ?? 64;
 
   app.onError((err, c) => errorResponse(c, err, log));
-
-  let inFlight = 0;
 
   // Access control and rate limiting on every WHEP request but the CORS preflight.
   app.use('/whep/*', async (c, next) => {
@@ -129,11 +125,6 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
       throw new StreamNotLiveError(`stream ${s.id} is not live yet${why}`);
     }
     const slot = o.registry.reserve(s.id);
-    if (o.maxPending !== undefined && inFlight + o.registry.unconnected() >= o.maxPending) {
-      slot.release();
-      throw new OverloadedError('TOO_MANY_PENDING', `too many sessions are still negotiating (limits.pendingSessions = ${o.maxPending})`);
-    }
-    inFlight++;
     let session: Session;
     try {
       const ids = s.identity;
@@ -145,8 +136,6 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
     } catch (err) {
       slot.release();
       throw err;
-    } finally {
-      inFlight--;
     }
     o.registry.add(session, slot);
     if (!s.live) {
