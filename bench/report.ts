@@ -12,6 +12,8 @@ type Dist = { p50: number; p99: number; max: number; n: number };
 /** Everything one run measured; printed as one JSON line. */
 export interface RunResult {
   n: number;
+  /** webrtc.shards of the run (0: peers in whepd's own process). */
+  shards: number;
   viewers: number;
   connectFailed: number;
   windowS: number;
@@ -19,6 +21,8 @@ export interface RunResult {
   inputPps: number;
   whepdCpuPct: number;
   whepdMainThreadPct: number;
+  /** Every shard process together, % of a core (0 without shards). */
+  shardCpuPct: number;
   ffmpegCpuPct: number;
   /** whepd's CPU (FFmpeg child excluded) / (input packets x viewers). */
   usPerPacketPerViewer: number;
@@ -52,17 +56,19 @@ function row(cells: (string | number)[]): string {
 
 /** The CPU and memory table (markdown). */
 export function cpuTable(rs: readonly RunResult[]): string {
-  const head = ['N', 'input pkt/s', 'µs/pkt/viewer (whepd)', 'with FFmpeg', 'whepd CPU %', 'main thread %', 'FFmpeg CPU %', 'RSS MB', 'RSS/viewer MB', 'loss % worst / median', 'seq gaps worst', 'load main thread %', 'machine busy %', 'other procs % of a core'];
+  const head = ['N', 'shards', 'input pkt/s', 'µs/pkt/viewer (whepd)', 'with FFmpeg', 'whepd CPU %', 'main thread %', 'shards CPU %', 'FFmpeg CPU %', 'RSS MB', 'RSS/viewer MB', 'loss % worst / median', 'seq gaps worst', 'load main thread %', 'machine busy %', 'other procs % of a core'];
   const lines = [row(head), row(head.map(() => '---'))];
   for (const r of rs) {
     lines.push(
       row([
         r.viewers === r.n ? r.n : `${r.viewers}/${r.n}`,
+        r.shards,
         f(r.inputPps, 0),
         f(r.usPerPacketPerViewer, 2),
         f(r.usPerPacketPerViewerWithFfmpeg, 2),
         f(r.whepdCpuPct),
         f(r.whepdMainThreadPct),
+        f(r.shardCpuPct),
         f(r.ffmpegCpuPct),
         f(r.rssMB),
         f(r.rssPerViewerMB, 3),
@@ -79,12 +85,13 @@ export function cpuTable(rs: readonly RunResult[]): string {
 
 /** The latency and responsiveness table (markdown). */
 export function latencyTable(rs: readonly RunResult[]): string {
-  const head = ['N', 'tap→viewer ms p50 / p99 / max', 'last viewer p99 ms', 'fan-out skew ms p50 / p99 / max', 'whepd loop delay p99 / max ms', 'GET /whep ms p50 / p99 / max', 'join POST→201 ms p50 / p99', 'join POST→keyframe ms p50 / p99', 'limit'];
+  const head = ['N', 'shards', 'tap→viewer ms p50 / p99 / max', 'last viewer p99 ms', 'fan-out skew ms p50 / p99 / max', 'whepd loop delay p99 / max ms', 'GET /whep ms p50 / p99 / max', 'join POST→201 ms p50 / p99', 'join POST→keyframe ms p50 / p99', 'limit'];
   const lines = [row(head), row(head.map(() => '---'))];
   for (const r of rs) {
     lines.push(
       row([
         r.n,
+        r.shards,
         trio(r.delivery.latencyMs),
         f(r.delivery.lastViewerLatencyMs.p99),
         trio(r.delivery.skewMs),
@@ -108,12 +115,19 @@ function verdict(ok: boolean | undefined): string {
   return ok === undefined ? 'not measured' : ok ? 'met' : 'missed';
 }
 
-function comparison(rs: readonly RunResult[]): string {
+function comparison(all: readonly RunResult[]): string {
+  return [...new Set(all.map((r) => r.shards))].map((shards) => comparisonFor(all.filter((r) => r.shards === shards), shards)).join('\n\n');
+}
+
+function comparisonFor(rs: readonly RunResult[], shards: number): string {
   const ref = rs.find((r) => r.n === 100) ?? rs.reduce((a, b) => (b.n > a.n ? b : a));
   const at = `N=${ref.n}${ref.n === 100 ? '' : ' (the largest N of this run; the targets are stated for N=100)'}`;
   const us = ref.usPerPacketPerViewer;
+  const how = shards === 0 ? 'with the peers in whepd\'s process (`webrtc.shards: 0`, the default)' : `with \`webrtc.shards: ${shards}\` (whepd's CPU includes its shard processes)`;
   const lines = [
-    `At ${at}, whepd spends **${f(us, 2)} µs** of CPU per input packet per viewer (FFmpeg child excluded; ${f(ref.usPerPacketPerViewerWithFfmpeg, 2)} µs with it).`,
+    `#### ${shards === 0 ? 'No shards' : `${shards} shards`}`,
+    '',
+    `At ${at}, ${how}, whepd spends **${f(us, 2)} µs** of CPU per input packet per viewer (FFmpeg child excluded; ${f(ref.usPerPacketPerViewerWithFfmpeg, 2)} µs with it).`,
     '',
     '| gateway (issue 6, same 2-core box, N=100) | µs/pkt/viewer | whepd relative |',
     '| --- | --- | --- |',
@@ -162,17 +176,20 @@ process, connected 4 at a time; then a ${windowS} s steady window; then \`BENCH_
 one at a time while the N others keep watching. Everything is on 127.0.0.1.
 
 What each figure is:
-- **µs/pkt/viewer**: whepd's process CPU time (all threads, from /proc) over the window / (RTP packets the
-  tap forwarded into whepd in the window x N). "with FFmpeg" adds whepd's FFmpeg child. The HTTP
-  poll below (20 requests/s) is inside whepd's CPU.
-- **RSS/viewer**: (RSS with N viewers - RSS before the first viewer) / N.
+- **shards**: \`webrtc.shards\` of the run. With shards, the viewers' peers live in that many child
+  processes and whepd's main process only receives, relays and serves HTTP.
+- **µs/pkt/viewer**: whepd's CPU time (all threads of the main process and of every shard process,
+  from /proc) over the window / (RTP packets the tap forwarded into whepd in the window x N). "with
+  FFmpeg" adds whepd's FFmpeg child. The HTTP poll below (20 requests/s) is inside whepd's CPU.
+  **main thread %**: the main process's JavaScript thread, the one that serves HTTP.
+- **RSS/viewer**: (RSS with N viewers - RSS before the first viewer) / N, shard processes included.
 - **loss**: packets the tap forwarded (from 0.5 s into the window to 1 s before its end) that a viewer
   had not received 3 s after the window; **seq gaps**: sequence discontinuities a viewer saw.
 - **tap→viewer**: from the tap's send into whepd's socket to the receiving client's callback, over every
   (viewer, packet) pair. It includes two loopback hops, whepd, SRTP in and out, and the load generator's own
   scheduling delay; WhepClient stamps with Date.now(), so each value is +-0.5 ms. **last viewer**: per
   packet, the latest viewer. **fan-out skew**: per packet, last arrival minus first arrival across viewers.
-- **whepd loop delay**: whepd's own event-loop delay p99/max over the window, from its /metrics
+- **whepd loop delay**: the event-loop delay of whepd's main process (the HTTP thread) p99/max over the window, from its /metrics
   (prom-client's monitorEventLoopDelay at 10 ms resolution, reset by the scrape at the window start).
   **GET /whep**: latency of \`GET /whep/bench\` polled every 50 ms from the orchestrator, a proxy
   for how late the HTTP API answers under load.

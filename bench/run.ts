@@ -4,7 +4,8 @@
  * load-generator process with N WHEP viewers (load.ts); it holds a steady window and prints one
  * JSON line per run, then a table, and refreshes `## Fan-out benchmark` in docs/performance.md.
  *
- * Env: BENCH_N=1,10,50,100,200  BENCH_WINDOW_S=20  BENCH_JOINS=8  BENCH_PROFILE=1 (whepd runs
+ * Env: BENCH_N=1,10,50,100,200  BENCH_SHARDS=0,2 (each N runs once per webrtc.shards value)
+ * BENCH_WINDOW_S=20  BENCH_JOINS=8  BENCH_PROFILE=1 (whepd runs
  * with --cpu-prof; figures then include the profiler's overhead)  BENCH_DOCS=0 (do not write docs).
  */
 import { fork } from 'node:child_process';
@@ -26,6 +27,7 @@ import type { RunResult } from './report.js';
 import { topFunctions } from './profile.js';
 
 const ns = (process.env['BENCH_N'] ?? '1,10,50,100,200').split(',').map(Number).filter((n) => n > 0);
+const shardCounts = (process.env['BENCH_SHARDS'] ?? '0,2').split(',').map(Number).filter((n) => n >= 0);
 const windowS = Number(process.env['BENCH_WINDOW_S'] ?? 20);
 const joinCount = Number(process.env['BENCH_JOINS'] ?? 8);
 const profile = process.env['BENCH_PROFILE'] === '1';
@@ -72,6 +74,7 @@ interface Sample {
   at: number;
   whepd: number;
   whepdMain: number;
+  shards: number;
   ffmpeg: number;
   load: number;
   loadMain: number;
@@ -80,12 +83,20 @@ interface Sample {
   machine: { busy: number; total: number };
 }
 
-function sample(whepd: number, ffmpeg: number | undefined, load: number, tap: number): Sample {
+/** whepd's shard processes: its children other than FFmpeg. */
+function shardPids(whepd: number, ffmpeg: number | undefined): number[] {
+  return childPids(whepd).filter((p) => p !== ffmpeg && commOf(p) !== 'ffmpeg');
+}
+
+const sum = (pids: readonly number[], read: (pid: number) => number | undefined) => pids.reduce((a, p) => a + (read(p) ?? 0), 0);
+
+function sample(whepd: number, shards: readonly number[], ffmpeg: number | undefined, load: number, tap: number): Sample {
   return {
     harness: (cpuMicros(tap) ?? 0) + (cpuMicros(process.pid) ?? 0),
     at: nowMs(),
-    whepd: cpuMicros(whepd) ?? 0,
+    whepd: (cpuMicros(whepd) ?? 0) + sum(shards, cpuMicros),
     whepdMain: mainThreadCpuMicros(whepd) ?? 0,
+    shards: sum(shards, cpuMicros),
     ffmpeg: ffmpeg ? (cpuMicros(ffmpeg) ?? 0) : 0,
     load: cpuMicros(load) ?? 0,
     loadMain: mainThreadCpuMicros(load) ?? 0,
@@ -136,7 +147,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function runOnce(n: number, source: string): Promise<RunResult> {
+async function runOnce(n: number, shards: number, source: string): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'whepd-bench-run-'));
   try {
     const tap = new Helper('tap.ts', [join(dir, 'tap-map')]);
@@ -151,12 +162,16 @@ async function runOnce(n: number, source: string): Promise<RunResult> {
       env: { ...process.env, WHEPD_BENCH_TAP_PORTS: ports.join(','), WHEPD_BENCH_TAP_MAP: join(dir, 'tap-map'), WHEPD_BENCH_FFMPEG: ffmpegPath },
       nodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
       readyTimeoutMs: 30000,
+      shards,
     });
     live.whepd = whepd;
     const ffmpegPid = childPids(whepd.pid).find((p) => commOf(p) === 'ffmpeg');
     if (ffmpegPid) live.ffmpeg.push(ffmpegPid);
+    const shardList = shardPids(whepd.pid, ffmpegPid);
+    if (shardList.length !== shards) throw new Error(`expected ${shards} shard processes, found ${shardList.length}`);
+    const whepdPids = [whepd.pid, ...shardList];
     await sleep(2000);
-    const rss0 = rssBytes(whepd.pid) ?? 0;
+    const rss0 = sum(whepdPids, rssBytes);
 
     const load = new Helper('load.ts', []);
     live.helpers.push(load);
@@ -167,17 +182,17 @@ async function runOnce(n: number, source: string): Promise<RunResult> {
 
     // The steady window.
     await scrapeMetrics(whepd.url);
-    const drops0 = { whepd: udpDrops(whepd.pid).drops, load: udpDrops(load.child.pid!).drops };
+    const drops0 = { whepd: sum(whepdPids, (p) => udpDrops(p).drops), load: udpDrops(load.child.pid!).drops };
     await load.ask({ type: 'windowStart' } satisfies LoadRequest, 10000, 'window start');
-    const s0 = sample(whepd.pid, ffmpegPid, load.child.pid!, tap.child.pid!);
+    const s0 = sample(whepd.pid, shardList, ffmpegPid, load.child.pid!, tap.child.pid!);
     const poll = pollHttp(endpoint);
     await sleep(windowS * 1000);
     const httpMs = await poll.stop();
-    const s1 = sample(whepd.pid, ffmpegPid, load.child.pid!, tap.child.pid!);
+    const s1 = sample(whepd.pid, shardList, ffmpegPid, load.child.pid!, tap.child.pid!);
     const win = await load.ask<WindowResult>({ type: 'windowStop' } satisfies LoadRequest, 10000, 'window stop');
     const scrape = await scrapeMetrics(whepd.url);
-    const rssN = rssBytes(whepd.pid) ?? 0;
-    const drops1 = { whepd: udpDrops(whepd.pid).drops, load: udpDrops(load.child.pid!).drops };
+    const rssN = sum(whepdPids, rssBytes);
+    const drops1 = { whepd: sum(whepdPids, (p) => udpDrops(p).drops), load: udpDrops(load.child.pid!).drops };
 
     const dump = await tap.ask<TapDump>({ type: 'dump', from: s0.at, to: s1.at } satisfies TapRequest, 10000, 'tap dump');
     const inputPackets = dump.seq[0].length + dump.seq[1].length;
@@ -195,7 +210,7 @@ async function runOnce(n: number, source: string): Promise<RunResult> {
     const joins = joinCount > 0 ? await load.ask<JoinResult>({ type: 'joins', endpoint, count: joinCount, timeoutMs: 10000 } satisfies LoadRequest, joinCount * 15000, 'joins') : undefined;
 
     const wallS = (s1.at - s0.at) / 1000;
-    const cpu = (k: 'whepd' | 'whepdMain' | 'ffmpeg' | 'load' | 'loadMain' | 'harness') => s1[k] - s0[k];
+    const cpu = (k: 'whepd' | 'whepdMain' | 'shards' | 'ffmpeg' | 'load' | 'loadMain' | 'harness') => s1[k] - s0[k];
     const machineBusyPct = (100 * (s1.machine.busy - s0.machine.busy)) / Math.max(1, s1.machine.total - s0.machine.total);
     // CPU used on this machine by processes the benchmark did not start (other jobs), in % of a core.
     const ours = (cpu('whepd') + cpu('ffmpeg') + cpu('load') + cpu('harness')) / (wallS * 1e4);
@@ -203,12 +218,14 @@ async function runOnce(n: number, source: string): Promise<RunResult> {
     const viewers = connect.connected;
     const r: RunResult = {
       n,
+      shards,
       viewers,
       connectFailed: connect.failed,
       windowS: round(wallS, 1)!,
       inputPps: round(inputPackets / wallS, 1)!,
       whepdCpuPct: round((100 * cpu('whepd')) / (wallS * 1e6), 1)!,
       whepdMainThreadPct: round((100 * cpu('whepdMain')) / (wallS * 1e6), 1)!,
+      shardCpuPct: round((100 * cpu('shards')) / (wallS * 1e6), 1)!,
       ffmpegCpuPct: round((100 * cpu('ffmpeg')) / (wallS * 1e6), 1)!,
       usPerPacketPerViewer: round(cpu('whepd') / (inputPackets * Math.max(1, viewers)), 2)!,
       usPerPacketPerViewerWithFfmpeg: round((cpu('whepd') + cpu('ffmpeg')) / (inputPackets * Math.max(1, viewers)), 2)!,
@@ -262,6 +279,7 @@ function judgeLimit(r: RunResult): string {
   const why: string[] = [];
   if (r.viewers < r.n) why.push(`only ${r.viewers}/${r.n} viewers connected`);
   if (r.whepdMainThreadPct >= 90) why.push(`whepd's main thread ${r.whepdMainThreadPct}% busy`);
+  if (r.shards > 0 && r.shardCpuPct >= 90 * r.shards) why.push(`whepd's ${r.shards} shards ${r.shardCpuPct}% busy`);
   if (r.load.mainThreadPct >= 85) why.push(`load generator saturated (main thread ${r.load.mainThreadPct}%, loop delay p99 ${r.load.loopDelayP99Ms} ms)`);
   else if (r.load.loopDelayP99Ms >= 50) why.push(`load generator delayed by CPU contention (main thread only ${r.load.mainThreadPct}%, loop delay p99 ${r.load.loopDelayP99Ms} ms)`);
   if (r.machineBusyPct >= 90) why.push(`machine ${r.machineBusyPct}% busy`);
@@ -273,18 +291,20 @@ function judgeLimit(r: RunResult): string {
 
 const info = machineInfo(ffmpegPath);
 const source = ensureSource(ffmpegPath);
-process.stderr.write(`bench: N=${ns.join(',')} window ${windowS} s, ${info.cpus} CPUs ${info.model}, node ${info.node}, ffmpeg ${info.ffmpeg}\n`);
+process.stderr.write(`bench: N=${ns.join(',')} shards=${shardCounts.join(',')} window ${windowS} s, ${info.cpus} CPUs ${info.model}, node ${info.node}, ffmpeg ${info.ffmpeg}\n`);
 const results: RunResult[] = [];
 try {
-  for (const n of ns) {
-    process.stderr.write(`bench: N=${n} ...\n`);
-    const r = await runOnce(n, source);
-    results.push(r);
-    const { profile: hot, ...line } = r;
-    process.stdout.write(`${JSON.stringify(line)}\n`);
-    if (hot) {
-      process.stdout.write(`whepd CPU profile at N=${n} (self time, ${hot.samples} samples, idle ${hot.idlePct}%):\n`);
-      for (const f of hot.functions) process.stdout.write(`  ${String(f.pct).padStart(5)}%  ${f.name}  ${f.where}\n`);
+  for (const shards of shardCounts) {
+    for (const n of ns) {
+      process.stderr.write(`bench: N=${n} shards=${shards} ...\n`);
+      const r = await runOnce(n, shards, source);
+      results.push(r);
+      const { profile: hot, ...line } = r;
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+      if (hot) {
+        process.stdout.write(`whepd CPU profile at N=${n} (self time, ${hot.samples} samples, idle ${hot.idlePct}%):\n`);
+        for (const f of hot.functions) process.stdout.write(`  ${String(f.pct).padStart(5)}%  ${f.name}  ${f.where}\n`);
+      }
     }
   }
 } finally {

@@ -28,6 +28,8 @@ export interface StartOptions {
   /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir", dir]. */
   nodeArgs?: string[];
   readyTimeoutMs: number;
+  /** webrtc.shards: viewer peers in this many child processes (0: in whepd's process). */
+  shards: number;
 }
 
 /** Writes the config, spawns `node dist/cmd/whepd/main.js`, and waits until the stream is live. */
@@ -35,7 +37,7 @@ export async function startWhepd(o: StartOptions): Promise<WhepdHandle> {
   const port = await freePort();
   const config = {
     http: { listen: `127.0.0.1:${port}` },
-    webrtc: { bindAddress: '127.0.0.1', iceServers: [], handshakeTimeoutMs: 20000 },
+    webrtc: { bindAddress: '127.0.0.1', iceServers: [], handshakeTimeoutMs: 20000, shards: o.shards },
     limits: { viewersPerStream: o.viewers + 50, viewersTotal: o.viewers + 50, pendingSessions: o.viewers + 50 },
     // Every load-generator peer comes from 127.0.0.1: the per-address limit would throttle the joins.
     rateLimit: { perSecond: 0 },

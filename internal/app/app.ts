@@ -28,6 +28,8 @@ import { playerRoutes } from '../player/index.js';
 import { adminRoutes } from '../admin/index.js';
 import { Metrics } from '../metrics/index.js';
 import { Authorizer, RateLimiter } from '../auth/index.js';
+import { ShardPool } from '../shard/index.js';
+import type { PeerNetworkOptions } from '../webrtc/index.js';
 
 /** A running whepd. Emits `close` once. */
 export class App extends EventEmitter {
@@ -37,6 +39,8 @@ export class App extends EventEmitter {
   readonly http: Hono;
   readonly metrics: Metrics;
   readonly #log: Logger;
+  /** Shard processes holding the viewers' peers, when webrtc.shards > 0. */
+  readonly shards: ShardPool | undefined;
   #authorizer: Authorizer;
   #rateLimiter: RateLimiter;
   #server: ServerType | undefined;
@@ -44,24 +48,20 @@ export class App extends EventEmitter {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: Config, log: Logger) {
+  private constructor(config: Config, log: Logger, shards: ShardPool | undefined) {
     super();
     this.config = config;
     this.#log = log;
+    this.shards = shards;
     const streams = new Map<string, Stream>();
     for (const s of config.streams) streams.set(s.id, this.#buildStream(s, config));
     this.streams = streams;
     this.registry = new SessionRegistry(config.limits);
     const directory: StreamDirectory = { get: (id) => streams.get(id), list: () => [...streams.values()] };
     const w = config.webrtc;
-    const createPeer: PeerFactory = (offer, plan, ids) =>
-      ViewerPeer.answer(offer, plan, ids, {
-        iceServers: w.iceServers,
-        gatheringTimeoutMs: w.gatheringTimeoutMs,
-        ...(w.bindAddress ? { bindAddress: w.bindAddress } : {}),
-        ...(w.portRangeBegin !== undefined ? { portRangeBegin: w.portRangeBegin } : {}),
-        ...(w.portRangeEnd !== undefined ? { portRangeEnd: w.portRangeEnd } : {}),
-      });
+    const net = App.#peerNetwork(config);
+    const createPeer: PeerFactory = (offer, plan, ids, stream) =>
+      shards ? shards.createPeer(stream.id, offer, plan, ids) : ViewerPeer.answer(offer, plan, ids, stream.media, net);
     this.#authorizer = App.#buildAuthorizer(config);
     this.#rateLimiter = new RateLimiter(config.rateLimit);
     this.metrics = new Metrics({ streams: () => [...streams.values()].map((s) => s.status()) });
@@ -109,6 +109,17 @@ export class App extends EventEmitter {
     this.http = http;
   }
 
+  static #peerNetwork(config: Config): PeerNetworkOptions {
+    const w = config.webrtc;
+    return {
+      iceServers: w.iceServers,
+      gatheringTimeoutMs: w.gatheringTimeoutMs,
+      ...(w.bindAddress ? { bindAddress: w.bindAddress } : {}),
+      ...(w.portRangeBegin !== undefined ? { portRangeBegin: w.portRangeBegin } : {}),
+      ...(w.portRangeEnd !== undefined ? { portRangeEnd: w.portRangeEnd } : {}),
+    };
+  }
+
   static #buildAuthorizer(config: Config): Authorizer {
     return new Authorizer({
       tokens: config.auth.tokens,
@@ -118,7 +129,7 @@ export class App extends EventEmitter {
   }
 
   #buildStream(s: StreamConfig, config: Config): Stream {
-    return new Stream({
+    const stream = new Stream({
       id: s.id,
       input: s.input,
       inputArgs: s.inputArgs,
@@ -140,6 +151,8 @@ export class App extends EventEmitter {
       idleStopMs: s.idleTimeoutS * 1000,
       log: this.#log.child({ stream: s.id }),
     });
+    if (this.shards) stream.addOutlet(this.shards.outlet(s.id));
+    return stream;
   }
 
   /**
@@ -192,7 +205,9 @@ export class App extends EventEmitter {
 
   /** Builds everything, starts every stream, and listens. Rejects if the HTTP port cannot be bound. */
   static async start(config: Config, log: Logger): Promise<App> {
-    const app = new App(config, log);
+    const count = config.webrtc.shards;
+    const shards = count > 0 ? await ShardPool.start({ count, net: App.#peerNetwork(config), log: log.child({ component: 'shard' }) }) : undefined;
+    const app = new App(config, log, shards);
     for (const s of app.streams.values()) if (!s.onDemand) s.start();
     try {
       await app.#listen();
@@ -248,6 +263,7 @@ export class App extends EventEmitter {
     this.registry.closeAll('whepd is shutting down');
     for (const s of this.streams.values()) s.close();
     await Promise.all([...this.streams.values()].map((s) => s.stopped()));
+    await this.shards?.close();
     const server = this.#server;
     if (server) {
       await new Promise<void>((resolve) => {

@@ -38,6 +38,8 @@ export interface Config {
     readonly handshakeTimeoutMs: number;
     readonly disconnectGraceMs: number;
     readonly rtcpTimeoutMs: number;
+    /** Viewer peers live in this many child processes (0: in whepd's own process). */
+    readonly shards: number;
   };
   readonly limits: {
     readonly viewersPerStream: number;

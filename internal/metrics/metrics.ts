@@ -89,6 +89,12 @@ export class Metrics {
     perKind('whepd_rtp_in_bytes_total', 'RTP bytes received from FFmpeg.', (s) => [s.video.bytes, s.audio.bytes]);
     perKind('whepd_rtp_junk_packets_total', 'Datagrams dropped on the ingest ports (not valid RTP of the expected type).', (s) => [s.video.junk, s.audio.junk]);
     perKind('whepd_rtp_out_packets_total', 'RTP packets handed to viewers (summed over viewers).', (s) => [s.out.videoPackets, s.out.audioPackets]);
+    counter('whepd_rtp_retransmissions_total', 'NACKed video packets: resent from the stream history (sent) or no longer held (missing).', ['stream', 'result'], (c) => {
+      for (const s of sources.streams()) {
+        c.inc({ stream: s.id, result: 'sent' }, s.retransmits.sent);
+        c.inc({ stream: s.id, result: 'missing' }, s.retransmits.missing);
+      }
+    });
     perKind('whepd_rtp_out_bytes_total', 'RTP bytes handed to viewers (summed over viewers).', (s) => [s.out.videoBytes, s.out.audioBytes]);
   }
 

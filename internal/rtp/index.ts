@@ -18,3 +18,6 @@ export { keyframePart } from './h264.js';
 export type { KeyframePart } from './h264.js';
 export { RtpIngest } from './ingest.js';
 export type { IngestCounters, IngestOptions, PacketHandler } from './ingest.js';
+export { PacketHistory } from './packet-history.js';
+export type { PacketLookup, PacketHistoryCounters } from './packet-history.js';
+export { nackedSequences, buildNack } from './rtcp.js';

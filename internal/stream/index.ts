@@ -2,4 +2,6 @@
 export { Stream } from './stream.js';
 export type { StreamOptions } from './stream.js';
 export { PayloadTypeGroups } from './fanout.js';
-export type { StreamViewer, StreamState, StreamIdentity, StreamStatus } from './types.js';
+export { ViewerFanout, emptyOutCounters } from './viewer-fanout.js';
+export type { OutCounters } from './viewer-fanout.js';
+export type { StreamViewer, StreamState, StreamIdentity, StreamStatus, StreamOutlet } from './types.js';

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { RtpIngest, keyframePart, setSsrc } from '../rtp/index.js';
+import { PacketHistory, RtpIngest, keyframePart, setSsrc } from '../rtp/index.js';
 import type { IngestCounters } from '../rtp/index.js';
 import {
   AUDIO_PT,
@@ -20,8 +20,8 @@ import {
   probeInput,
 } from '../ffmpeg/index.js';
 import type { FfmpegExit, ProbeResult } from '../ffmpeg/index.js';
-import { PayloadTypeGroups } from './fanout.js';
-import type { StreamIdentity, StreamState, StreamStatus, StreamViewer } from './types.js';
+import { ViewerFanout } from './viewer-fanout.js';
+import type { StreamIdentity, StreamOutlet, StreamState, StreamStatus, StreamViewer } from './types.js';
 
 /** Everything a stream needs to run; `app` derives it from the config. */
 export interface StreamOptions {
@@ -54,6 +54,10 @@ export interface StreamOptions {
   log: Logger;
 }
 
+// Video packets kept for NACKs: 512 is about 1.5 s of 2.5 Mbps video, several retransmission
+// round trips, in 768 KB per stream whatever the viewer count.
+const VIDEO_HISTORY_PACKETS = 512;
+
 function emptyCounters(): IngestCounters {
   return { packets: 0, bytes: 0, junk: 0, rtcp: 0 };
 }
@@ -65,11 +69,13 @@ export class Stream extends EventEmitter {
   readonly #opts: StreamOptions;
   readonly #log: Logger;
   readonly #backoff: RestartBackoff;
-  readonly #video = new PayloadTypeGroups<StreamViewer>((v, p) => v.sendVideo(p));
-  readonly #audio = new PayloadTypeGroups<StreamViewer>((v, p) => v.sendAudio(p));
-  /** Viewers whose video waits for the next keyframe (SPS first). */
-  readonly #awaitingKeyframe = new Set<StreamViewer>();
+  /** Viewers in this process, fed here; external ones are fed by an outlet. */
+  readonly #local = new ViewerFanout();
   readonly #viewers = new Set<StreamViewer>();
+  #outlets: readonly StreamOutlet[] = [];
+  readonly #videoHistory = new PacketHistory(VIDEO_HISTORY_PACKETS);
+  /** Handed to every viewer's peer: NACKs are answered from the stream's one history. */
+  readonly media = { videoHistory: this.#videoHistory };
   #abort = new AbortController();
   #idleStopping = false;
   #idleTimer: NodeJS.Timeout | undefined;
@@ -84,8 +90,6 @@ export class Stream extends EventEmitter {
   #transcoding: boolean | undefined;
   #closed = false;
   #running: Promise<void> | undefined;
-  /** Packets and bytes handed to viewers (sum over viewers). */
-  readonly #out = { videoPackets: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0 };
   #restartNow = false;
   #stallReason: string | undefined;
   #startedAt: number | undefined;
@@ -215,9 +219,35 @@ export class Stream extends EventEmitter {
       transcoding: this.#transcoding,
       video: sum(this.#videoCounters, this.#videoIngest),
       audio: sum(this.#audioCounters, this.#audioIngest),
-      out: { ...this.#out },
+      ...this.#delivery(),
       inputBitrateBps: this.#inputBitrate(),
       uptimeMs: this.#startedAt === undefined ? 0 : Date.now() - this.#startedAt,
+    };
+  }
+
+  /** What was handed to viewers here and through the outlets. */
+  #delivery(): Pick<StreamStatus, 'out' | 'retransmits'> {
+    const out = { ...this.#local.out };
+    const retransmits = { sent: this.#videoHistory.counters.hits, missing: this.#videoHistory.counters.misses };
+    for (const o of this.#outlets) {
+      out.videoPackets += o.out.videoPackets;
+      out.videoBytes += o.out.videoBytes;
+      out.audioPackets += o.out.audioPackets;
+      out.audioBytes += o.out.audioBytes;
+      retransmits.sent += o.retransmits.sent;
+      retransmits.missing += o.retransmits.missing;
+    }
+    return { out, retransmits };
+  }
+
+  /**
+   * Adds a consumer of every packet (after the SSRC rewrite), e.g. the link to shard processes
+   * whose viewers are attached as external. Returns a remove function.
+   */
+  addOutlet(outlet: StreamOutlet): () => void {
+    this.#outlets = [...this.#outlets, outlet];
+    return () => {
+      this.#outlets = this.#outlets.filter((o) => o !== outlet);
     };
   }
 
@@ -246,53 +276,43 @@ export class Stream extends EventEmitter {
   }
 
   /**
-   * Attaches a viewer: audio flows at once, video from the next keyframe (its SPS packet).
-   * Returns a detach function (idempotent).
+   * Attaches a viewer: audio flows at once, video from the next keyframe (its SPS packet). An
+   * external viewer is only counted and ended here; an outlet feeds it. Returns a detach
+   * function (idempotent).
    */
   attach(viewer: StreamViewer): () => void {
     if (this.#closed) throw new Error(`stream ${this.id} is closed`);
     this.#clearIdleTimer();
     this.#viewers.add(viewer);
-    this.#awaitingKeyframe.add(viewer);
-    this.#audio.add(viewer, viewer.audioPayloadType);
+    if (!viewer.external) this.#local.add(viewer);
     return () => this.#detach(viewer);
   }
 
   #detach(viewer: StreamViewer): void {
     if (!this.#viewers.delete(viewer)) return;
-    this.#awaitingKeyframe.delete(viewer);
-    this.#video.delete(viewer, viewer.videoPayloadType);
-    this.#audio.delete(viewer, viewer.audioPayloadType);
+    this.#local.delete(viewer);
     if (this.#viewers.size === 0) this.#armIdleTimer();
   }
 
   // Hot path: one call per video packet.
   #onVideo = (packet: Buffer): void => {
     setSsrc(packet, this.identity.videoSsrc);
-    if (keyframePart(packet) === 'sps') {
-      if (this.#state === 'starting') this.#setState('live');
-      // Only viewers whose track is open start here: a keyframe sent into a track that is not
-      // open yet is lost, and the viewer would then see a GOP of undecodable frames.
-      for (const v of this.#awaitingKeyframe) {
-        if (!v.videoReady) continue;
-        this.#video.add(v, v.videoPayloadType);
-        this.#awaitingKeyframe.delete(v);
-        v.videoStarted();
-      }
-    }
-    const n = this.#video.size;
-    this.#out.videoPackets += n;
-    this.#out.videoBytes += n * packet.length;
-    this.#video.forward(packet);
+    const sps = keyframePart(packet) === 'sps';
+    if (sps && this.#state === 'starting') this.#setState('live');
+    // Outlets first: they hand the packet to other processes, which then fan out in parallel.
+    const outlets = this.#outlets;
+    for (let i = 0; i < outlets.length; i++) (outlets[i] as StreamOutlet).video(packet, sps);
+    if (this.#local.size === 0) return;
+    this.#videoHistory.put(packet);
+    this.#local.video(packet, sps);
   };
 
   // Hot path: one call per audio packet.
   #onAudio = (packet: Buffer): void => {
     setSsrc(packet, this.identity.audioSsrc);
-    const n = this.#audio.size;
-    this.#out.audioPackets += n;
-    this.#out.audioBytes += n * packet.length;
-    this.#audio.forward(packet);
+    const outlets = this.#outlets;
+    for (let i = 0; i < outlets.length; i++) (outlets[i] as StreamOutlet).audio(packet);
+    this.#local.audio(packet);
   };
 
   #setState(state: StreamState): void {
@@ -385,9 +405,9 @@ export class Stream extends EventEmitter {
   #teardownRun(reason: string): void {
     const viewers = [...this.#viewers];
     this.#viewers.clear();
-    this.#awaitingKeyframe.clear();
-    this.#video.clear();
-    this.#audio.clear();
+    this.#local.clear();
+    this.#videoHistory.clear();
+    for (const o of this.#outlets) o.reset();
     for (const v of viewers) v.streamEnded(reason);
     this.emit('viewersEnded', viewers.length);
     for (const [ingest, into] of [[this.#videoIngest, this.#videoCounters], [this.#audioIngest, this.#audioCounters]] as const) {

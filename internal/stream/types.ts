@@ -1,4 +1,5 @@
 /** What a stream needs from a viewer, and what it tells about itself. */
+import type { OutCounters } from './viewer-fanout.js';
 
 /** A receiver of one stream's media; implemented by a WHEP session. */
 export interface StreamViewer {
@@ -7,6 +8,11 @@ export interface StreamViewer {
   readonly audioPayloadType: number;
   /** True once the viewer's video track can take packets; the keyframe gate waits for it. */
   readonly videoReady: boolean;
+  /**
+   * True when media reaches this viewer by another path (a shard process fed by a StreamOutlet):
+   * the stream then only counts it and ends it, and never calls the send methods.
+   */
+  readonly external?: boolean;
   /** Hot path: must not throw, allocate per call, or log. */
   sendVideo(packet: Buffer): void;
   sendAudio(packet: Buffer): void;
@@ -45,8 +51,23 @@ export interface StreamStatus {
   audio: { packets: number; bytes: number; junk: number };
   /** Packets and bytes sent to viewers, summed over viewers. */
   out: { videoPackets: number; videoBytes: number; audioPackets: number; audioBytes: number };
+  /** NACKed video packets resent from the stream's history, and those it no longer held. */
+  retransmits: { sent: number; missing: number };
   /** Bits per second arriving from FFmpeg (0 when not live). */
   inputBitrateBps: number;
   /** How long the current FFmpeg has run, in ms (0 when none runs). */
   uptimeMs: number;
+}
+
+/** A consumer of every packet of a stream, e.g. the link to shard processes. Hot path. */
+export interface StreamOutlet {
+  /** One video packet (SSRC set); `sps` when it starts a keyframe. Must not throw or retain it. */
+  video(packet: Buffer, sps: boolean): void;
+  /** One audio packet (SSRC set). Must not throw or retain it. */
+  audio(packet: Buffer): void;
+  /** A run ended (its viewers are gone): forget packets of the old sequence space. */
+  reset(): void;
+  /** Delivery counters of the viewers behind the outlet, summed into the stream's status. */
+  readonly out: OutCounters;
+  readonly retransmits: { sent: number; missing: number };
 }

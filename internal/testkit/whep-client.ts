@@ -32,6 +32,11 @@ export interface WhepClientOptions {
   trickle?: boolean;
   /** Keep the payload bytes of this many first packets per track (default 8). */
   keepPayloads?: number;
+  /**
+   * Offer the video as sendrecv, so the test can send its own RTCP with sendVideoRtcp() (a
+   * recvonly libdatachannel track sends only what its media handler makes, never a NACK).
+   */
+  videoSendRecv?: boolean;
 }
 
 /** The HTTP answer to the POST. */
@@ -119,7 +124,7 @@ export class WhepClient {
   static async #connectOnce(o: WhepClientOptions): Promise<WhepClient> {
     const pc = new PeerConnectionCtor(`client-${++clientSeq}`, { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
     const keep = o.keepPayloads ?? 8;
-    const v = new Video('0', 'RecvOnly');
+    const v = new Video('0', o.videoSendRecv ? 'SendRecv' : 'RecvOnly');
     v.addH264Codec(o.videoPayloadType ?? 108, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f');
     const a = new Audio('1', 'RecvOnly');
     a.addOpusCodec(o.audioPayloadType ?? 111, 'minptime=10;useinbandfec=1');
@@ -190,6 +195,11 @@ export class WhepClient {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /** Sends an RTCP packet (e.g. a NACK) on the video track; needs `videoSendRecv`. */
+  sendVideoRtcp(rtcp: Buffer): void {
+    (this.#tracks[0] as Track).sendMessageBinary(rtcp);
   }
 
   /** DELETEs the session (if any) and closes the peer. Idempotent. */

@@ -1,7 +1,8 @@
 /**
  * One viewer's PeerConnection (node-datachannel): answers the viewer's offer with two sendonly
- * tracks on the offer's mids, then forwards RTP into them. RTCP sender reports and NACK
- * retransmissions come from libdatachannel's media handlers on each track.
+ * tracks on the offer's mids, then forwards RTP into them. RTCP sender reports come from
+ * libdatachannel's media handler on each track; NACKed video packets are resent from the stream's
+ * shared history (see PacketHistory), not from a per-viewer store.
  */
 import { EventEmitter } from 'node:events';
 import nodeDataChannel from 'node-datachannel';
@@ -9,9 +10,11 @@ import type { PeerConnection, RtcConfig, Track } from 'node-datachannel';
 import { GatewayTimeoutError, BadRequestError } from '../errors/index.js';
 import type { OfferPlan } from './negotiate.js';
 import { toRtcIceServers } from './ice-servers.js';
+import { nackedSequences, setPayloadType } from '../rtp/index.js';
+import type { PacketLookup } from '../rtp/index.js';
 import type { IceServerInput } from './ice-servers.js';
 
-const { PeerConnection: PeerConnectionCtor, Video, Audio, RtpPacketizationConfig, RtcpSrReporter, RtcpNackResponder } = nodeDataChannel;
+const { PeerConnection: PeerConnectionCtor, Video, Audio, RtpPacketizationConfig, RtcpSrReporter } = nodeDataChannel;
 
 /** Network options shared by every viewer peer. */
 export interface PeerNetworkOptions {
@@ -41,13 +44,22 @@ export interface PeerCounters {
   packetsSent: number;
   /** Sends refused because the track was not open or libdatachannel threw. */
   sendErrors: number;
+  /** Video packets resent on the viewer's NACK. */
+  retransmitted: number;
+  /** NACKed packets no longer (or never) in the stream's history. */
+  retransmitMissed: number;
+}
+
+/** The stream's side of a viewer: what lets the peer answer NACKs. */
+export interface PeerMedia {
+  /** The stream's recent video packets, looked up by sequence number. */
+  videoHistory: PacketLookup;
 }
 
 const VIDEO_CLOCK = 90000;
 const OPUS_CLOCK = 48000;
-// Each viewer's NACK store holds copies of its last packets: 256 is about 0.8 s of 2.5 Mbps
-// video, enough for a retransmission round trip, at ~0.3 MB per viewer (512 measured 0.6 MB).
-const VIDEO_NACK_HISTORY = 256;
+// One RTCP datagram may NACK thousands of packets; answer at most this many of them.
+const MAX_RETRANSMITS_PER_RTCP = 64;
 
 let peerSeq = 0;
 
@@ -56,7 +68,7 @@ let peerSeq = 0;
  * safe at any time: before the track opens or after close they are counted, never thrown.
  */
 export class ViewerPeer extends EventEmitter {
-  readonly counters: PeerCounters = { packetsSent: 0, sendErrors: 0 };
+  readonly counters: PeerCounters = { packetsSent: 0, sendErrors: 0, retransmitted: 0, retransmitMissed: 0 };
   readonly #pc: PeerConnection;
   // Strong references: a garbage-collected Track silently stops delivering.
   readonly #video: Track;
@@ -64,6 +76,11 @@ export class ViewerPeer extends EventEmitter {
   // The handler chains must outlive the tracks' use of them as well.
   readonly #handlers: unknown[] = [];
   #rtcpReceived = 0;
+  #media: PeerMedia | undefined;
+  #videoSsrc = 0;
+  #videoPt = 0;
+  // Reused for every NACK this peer gets (RTCP is per viewer, about once a second).
+  readonly #nacked: number[] = [];
   #videoOpen = false;
   #audioOpen = false;
   #state: PeerState = 'new';
@@ -81,7 +98,13 @@ export class ViewerPeer extends EventEmitter {
    * (its `answer` then lists every local candidate). Rejects 504 on gathering timeout, 400 when
    * libdatachannel refuses the offer; the peer is closed in both cases.
    */
-  static async answer(offer: string, plan: OfferPlan, ids: { video: TrackIdentity; audio: TrackIdentity }, net: PeerNetworkOptions): Promise<ViewerPeer> {
+  static async answer(
+    offer: string,
+    plan: OfferPlan,
+    ids: { video: TrackIdentity; audio: TrackIdentity },
+    media: PeerMedia | undefined,
+    net: PeerNetworkOptions,
+  ): Promise<ViewerPeer> {
     const config: RtcConfig = { iceServers: toRtcIceServers(net.iceServers) as RtcConfig['iceServers'], disableAutoNegotiation: true };
     if (net.bindAddress) config.bindAddress = net.bindAddress;
     if (net.portRangeBegin !== undefined) config.portRangeBegin = net.portRangeBegin;
@@ -100,9 +123,11 @@ export class ViewerPeer extends EventEmitter {
       const video = pc.addTrack(videoDesc);
       const audio = pc.addTrack(audioDesc);
       peer = new ViewerPeer(pc, video, audio);
-      peer.#attachHandlers(video, ids.video, plan.video.payloadType, VIDEO_CLOCK, VIDEO_NACK_HISTORY);
-      // Browsers repair Opus with in-band FEC and do not NACK it: no store for audio.
-      peer.#attachHandlers(audio, ids.audio, plan.audio.payloadType, OPUS_CLOCK, 0);
+      peer.#media = media;
+      peer.#videoSsrc = ids.video.ssrc;
+      peer.#videoPt = plan.video.payloadType;
+      peer.#attachSenderReports(video, ids.video, plan.video.payloadType, VIDEO_CLOCK);
+      peer.#attachSenderReports(audio, ids.audio, plan.audio.payloadType, OPUS_CLOCK);
       peer.#wire();
       const gathered = peer.#gathered(net.gatheringTimeoutMs);
       // If the offer is refused below, the peer closes and this rejects with nobody awaiting it:
@@ -123,22 +148,42 @@ export class ViewerPeer extends EventEmitter {
     }
   }
 
-  #attachHandlers(track: Track, id: TrackIdentity, pt: number, clock: number, nackHistory: number): void {
+  #attachSenderReports(track: Track, id: TrackIdentity, pt: number, clock: number): void {
     const rtpConfig = new RtpPacketizationConfig(id.ssrc, id.cname, pt, clock);
     const sr = new RtcpSrReporter(rtpConfig);
     this.#handlers.push(rtpConfig, sr);
-    if (nackHistory > 0) {
-      const nack = new RtcpNackResponder(nackHistory);
-      sr.addToChain(nack);
-      this.#handlers.push(nack);
-    }
     track.setMediaHandler(sr);
+  }
+
+  // Browsers repair Opus with in-band FEC and do not NACK it, so only video is resent.
+  #onVideoRtcp(rtcp: Buffer): void {
+    const history = this.#media?.videoHistory;
+    if (!history || !this.#videoOpen) return;
+    const nacked = this.#nacked;
+    nacked.length = 0;
+    const n = nackedSequences(rtcp, this.#videoSsrc, nacked, MAX_RETRANSMITS_PER_RTCP);
+    for (let i = 0; i < n; i++) {
+      const packet = history.get(nacked[i] as number);
+      if (!packet) {
+        this.counters.retransmitMissed++;
+        continue;
+      }
+      // The history's bytes carry whichever payload type was set last; this viewer's goes in.
+      setPayloadType(packet, this.#videoPt);
+      try {
+        this.#video.sendMessageBinary(packet);
+        this.counters.retransmitted++;
+      } catch {
+        this.counters.sendErrors++;
+      }
+    }
   }
 
   #wire(): void {
     // Incoming RTCP (receiver reports, NACK, PLI) is the proof that the viewer is still there.
-    this.#video.onMessage(() => {
+    this.#video.onMessage((msg) => {
       this.#rtcpReceived++;
+      this.#onVideoRtcp(msg);
     });
     this.#audio.onMessage(() => {
       this.#rtcpReceived++;

@@ -131,7 +131,7 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
       const peer = await o.createPeer(offer, plan, {
         video: { ssrc: ids.videoSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-video` },
         audio: { ssrc: ids.audioSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-audio` },
-      });
+      }, { id: s.id, media: s.media });
       session = new Session({ streamId: s.id, plan, peer, timers: o.timers, log, requestStart, remoteAddress: remoteAddress(c) });
     } catch (err) {
       slot.release();
@@ -176,7 +176,7 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
     }
     if (ifMatch.trim() !== sess.etag) throw new PreconditionFailedError('If-Match does not match the session ETag');
     const defaultMid = sess.plan.video.mid;
-    sess.addCandidates(frag.candidates.map((cand) => ({ candidate: cand.candidate, mid: cand.mid ?? defaultMid })));
+    await sess.addCandidates(frag.candidates.map((cand) => ({ candidate: cand.candidate, mid: cand.mid ?? defaultMid })));
     return c.body(null, 204);
   });
 

@@ -88,6 +88,7 @@ export class Session extends EventEmitter implements StreamViewer {
     this.#watchRtcp(timers.rtcpTimeoutMs ?? 0);
     peer.on('state', (s) => this.#onPeerState(s));
     peer.on('close', () => this.close('peer closed'));
+    peer.on('videoStarted', () => this.videoStarted());
   }
 
   /** The strong ETag of the current ICE session (RFC 9725 section 4.3.1). */
@@ -133,6 +134,11 @@ export class Session extends EventEmitter implements StreamViewer {
   /** True once the peer's video track is open. */
   get videoReady(): boolean {
     return this.#peer.videoReady;
+  }
+
+  /** True when the peer is in a shard process, which feeds it; the stream only counts it. */
+  get external(): boolean {
+    return this.#peer.external === true;
   }
 
   /** Remembers how to detach from the stream; called once after attaching. */
@@ -210,8 +216,8 @@ export class Session extends EventEmitter implements StreamViewer {
   }
 
   /** Adds trickled candidates; each is `candidate:...` with the mid it belongs to. */
-  addCandidates(candidates: readonly { candidate: string; mid: string }[]): void {
-    for (const c of candidates) this.#peer.addRemoteCandidate(c.candidate, c.mid);
+  async addCandidates(candidates: readonly { candidate: string; mid: string }[]): Promise<void> {
+    for (const c of candidates) await this.#peer.addRemoteCandidate(c.candidate, c.mid);
   }
 
   /** Closes the session: detach from the stream, close the peer, emit `close` once. Idempotent. */

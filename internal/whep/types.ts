@@ -1,5 +1,5 @@
 /** The small interfaces the WHEP layer needs from streams and peers, so tests can swap them. */
-import type { OfferPlan, PeerState, TrackIdentity } from '../webrtc/index.js';
+import type { OfferPlan, PeerMedia, PeerState, TrackIdentity } from '../webrtc/index.js';
 import type { StreamIdentity, StreamState, StreamViewer } from '../stream/index.js';
 import type { Session } from './session.js';
 
@@ -12,6 +12,8 @@ export interface StreamSource {
   readonly identity: StreamIdentity;
   readonly viewerCount: number;
   attach(viewer: StreamViewer): () => void;
+  /** What a viewer's peer needs from the stream to answer NACKs. */
+  readonly media?: PeerMedia;
   /** On-demand streams: start if needed and resolve whether it went live in time. */
   readonly onDemand?: boolean;
   demand?(): Promise<boolean>;
@@ -23,8 +25,10 @@ export interface StreamDirectory {
   list(): readonly StreamSource[];
 }
 
-/** What a session drives: a viewer's PeerConnection. */
+/** What a session drives: a viewer's PeerConnection, here or in a shard process. */
 export interface SessionPeer {
+  /** True for a peer in a shard process: the stream must not send to it (the shard does). */
+  readonly external?: boolean;
   readonly answerSdp: string;
   readonly state: PeerState;
   readonly closed: boolean;
@@ -36,14 +40,21 @@ export interface SessionPeer {
   readonly rttMs: number | undefined;
   sendVideo(packet: Buffer): void;
   sendAudio(packet: Buffer): void;
-  addRemoteCandidate(candidate: string, mid: string): void;
+  addRemoteCandidate(candidate: string, mid: string): void | Promise<void>;
   on(event: 'state', listener: (state: PeerState) => void): unknown;
+  /** An external peer's keyframe gate opened (its shard runs the gate). */
+  on(event: 'videoStarted', listener: () => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   close(): void;
 }
 
 /** Creates a peer answering `offer`; resolves once the answer is complete (ICE gathered). */
-export type PeerFactory = (offer: string, plan: OfferPlan, ids: { video: TrackIdentity; audio: TrackIdentity }) => Promise<SessionPeer>;
+export type PeerFactory = (
+  offer: string,
+  plan: OfferPlan,
+  ids: { video: TrackIdentity; audio: TrackIdentity },
+  stream: { id: string; media?: PeerMedia | undefined },
+) => Promise<SessionPeer>;
 
 /** Hooks for metrics and logs; called at request and session boundaries, never per packet. */
 export interface WhepObserver {

@@ -1,0 +1,388 @@
+/**
+ * The shard processes, seen from the main process: forks them, places each new viewer on the
+ * least loaded one, relays each stream's packets to the shards that hold its viewers (one UDP
+ * datagram per packet per shard), and turns shard reports and exits into ShardPeer updates.
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { WhepdError } from '../errors/index.js';
+import { emptyOutCounters } from '../stream/index.js';
+import type { OutCounters, StreamOutlet } from '../stream/index.js';
+import type { OfferPlan, PeerNetworkOptions, TrackIdentity } from '../webrtc/index.js';
+import { KIND_AUDIO, KIND_VIDEO, KIND_VIDEO_SPS } from './protocol.js';
+import type { FromShard, StreamFigures, ToShard } from './protocol.js';
+import { ShardPeer } from './shard-peer.js';
+
+/** Options for {@link ShardPool.start}. */
+export interface ShardPoolOptions {
+  count: number;
+  net: PeerNetworkOptions;
+  log: Logger;
+  /** How long a shard may take to fork and bind its socket. */
+  startTimeoutMs?: number;
+}
+
+// Beyond the viewers' own gathering timeout, for the IPC round trip of an answer.
+const ANSWER_SLACK_MS = 5000;
+const EXIT_GRACE_MS = 2000;
+
+/** One shard process and what the main process knows of it. */
+class Shard {
+  readonly peers = new Map<number, { peer: ShardPeer; stream: number }>();
+  /** Viewers per stream index, to relay only the streams a shard needs. */
+  readonly viewersPerStream = new Map<number, number>();
+  readonly streamsKnown = new Set<number>();
+  /** Last reported delivery figures per stream index. */
+  readonly figures = new Map<number, StreamFigures>();
+  readonly answers = new Map<number, { resolve: (p: ShardPeer) => void; reject: (e: Error) => void; stream: number }>();
+  readonly candidates = new Map<number, (error: string | undefined) => void>();
+  socket: Socket | undefined;
+  exited = false;
+
+  readonly index: number;
+  readonly child: ChildProcess;
+
+  constructor(index: number, child: ChildProcess) {
+    this.index = index;
+    this.child = child;
+  }
+
+  send(m: ToShard): void {
+    if (!this.exited && this.child.connected) this.child.send(m);
+  }
+}
+
+/** Per stream: the shards that hold its viewers, walked per packet. */
+class ShardOutlet implements StreamOutlet {
+  readonly out: OutCounters = emptyOutCounters();
+  readonly retransmits = { sent: 0, missing: 0 };
+  /** Sockets of the shards with viewers of this stream (copy-on-write). */
+  targets: readonly Socket[] = [];
+  /** Figures of shards that exited, kept so the counters never go back. */
+  readonly retired = { out: emptyOutCounters(), sent: 0, missing: 0 };
+  readonly #headers: Buffer[];
+  readonly #parts: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)];
+  readonly #onReset: () => void;
+
+  constructor(index: number, onReset: () => void) {
+    this.#headers = [KIND_VIDEO, KIND_VIDEO_SPS, KIND_AUDIO].map((kind) => {
+      const h = Buffer.alloc(3);
+      h.writeUInt16BE(index, 0);
+      h[2] = kind;
+      return h;
+    });
+    this.#onReset = onReset;
+  }
+
+  video(packet: Buffer, sps: boolean): void {
+    this.#relay(this.#headers[sps ? 1 : 0] as Buffer, packet);
+  }
+
+  audio(packet: Buffer): void {
+    this.#relay(this.#headers[2] as Buffer, packet);
+  }
+
+  // Connected sockets send at once (no address lookup), so the packet may be reused after.
+  #relay(header: Buffer, packet: Buffer): void {
+    const targets = this.targets;
+    if (targets.length === 0) return;
+    const parts = this.#parts;
+    parts[0] = header;
+    parts[1] = packet;
+    for (let i = 0; i < targets.length; i++) {
+      try {
+        (targets[i] as Socket).send(parts);
+      } catch {
+        // a shard that just exited; its viewers are being closed
+      }
+    }
+  }
+
+  reset(): void {
+    this.#onReset();
+  }
+}
+
+/** The pool of shard processes. */
+export class ShardPool {
+  readonly #shards: Shard[] = [];
+  readonly #outlets = new Map<string, { index: number; outlet: ShardOutlet }>();
+  readonly #log: Logger;
+  readonly #net: PeerNetworkOptions;
+  #nextPeer = 0;
+  #nextReq = 0;
+  #closed = false;
+
+  private constructor(o: ShardPoolOptions) {
+    this.#log = o.log;
+    this.#net = o.net;
+  }
+
+  /** Forks `count` shards and resolves once each has bound its media socket. */
+  static async start(o: ShardPoolOptions): Promise<ShardPool> {
+    const pool = new ShardPool(o);
+    try {
+      await Promise.all(Array.from({ length: o.count }, (_, i) => pool.#spawn(i, o.startTimeoutMs ?? 15000)));
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  /** Number of shard processes. */
+  get size(): number {
+    return this.#shards.length;
+  }
+
+  /** Viewers per shard, in shard order. */
+  get load(): number[] {
+    return this.#shards.map((s) => s.peers.size);
+  }
+
+  /** PIDs of the shard processes (for status and for tests that must end them by PID). */
+  get pids(): number[] {
+    return this.#shards.filter((s) => !s.exited).map((s) => s.child.pid as number);
+  }
+
+  async #spawn(index: number, timeoutMs: number): Promise<void> {
+    const here = fileURLToPath(import.meta.url);
+    // Same extension as this module: .js from dist/, .ts when run through tsx in tests.
+    const entry = here.replace(/pool\.[jt]s$/, `child${extname(here)}`);
+    const child = fork(entry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const shard = new Shard(index, child);
+    this.#shards[index] = shard;
+    child.on('message', (m: FromShard) => this.#onMessage(shard, m));
+    child.on('exit', (code, signal) => this.#onExit(shard, code, signal));
+    child.on('error', (err) => this.#log.error({ err, shard: index }, 'shard process error'));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`shard ${index} did not start within ${timeoutMs} ms`)), timeoutMs);
+      const onReady = (m: FromShard) => {
+        if (m.t !== 'ready') return;
+        clearTimeout(timer);
+        child.off('message', onReady);
+        resolve(m.port);
+      };
+      child.on('message', onReady);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`shard ${index} exited while starting (code ${code})`));
+      });
+      shard.send({ t: 'init', net: this.#net });
+    });
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(port, '127.0.0.1', () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    // A shard that exits leaves ICMP port-unreachable errors on this socket: they are expected.
+    socket.on('error', () => {});
+    shard.socket = socket;
+    this.#log.info({ shard: index, pid: child.pid }, 'shard process started');
+  }
+
+  /** The outlet to add to stream `streamId` (one per stream id). */
+  outlet(streamId: string): StreamOutlet {
+    let entry = this.#outlets.get(streamId);
+    if (!entry) {
+      const index = this.#outlets.size;
+      const outlet = new ShardOutlet(index, () => {
+        for (const s of this.#shards) if (s.streamsKnown.has(index)) s.send({ t: 'reset', stream: index });
+      });
+      entry = { index, outlet };
+      this.#outlets.set(streamId, entry);
+    }
+    return entry.outlet;
+  }
+
+  /**
+   * Answers `offer` in the least loaded shard and resolves with its peer once the answer is
+   * complete; rejects with the shard's error status (400, 504) otherwise.
+   */
+  createPeer(streamId: string, offer: string, plan: OfferPlan, ids: { video: TrackIdentity; audio: TrackIdentity }): Promise<ShardPeer> {
+    const entry = this.#outlets.get(streamId);
+    const live = this.#shards.filter((s) => !s.exited && s.socket);
+    if (this.#closed || !entry || live.length === 0) return Promise.reject(new WhepdError('SHARD_UNAVAILABLE', 503, 'no shard process can take the viewer', { retryAfter: 2 }));
+    const shard = live.reduce((a, b) => (b.peers.size + b.answers.size < a.peers.size + a.answers.size ? b : a));
+    if (!shard.streamsKnown.has(entry.index)) {
+      shard.send({ t: 'stream', index: entry.index, id: streamId });
+      shard.streamsKnown.add(entry.index);
+    }
+    const id = ++this.#nextPeer;
+    return new Promise<ShardPeer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        shard.answers.delete(id);
+        shard.send({ t: 'close', id });
+        reject(new WhepdError('SHARD_TIMEOUT', 504, 'the shard did not answer in time'));
+      }, this.#net.gatheringTimeoutMs + ANSWER_SLACK_MS);
+      shard.answers.set(id, {
+        stream: entry.index,
+        resolve: (p) => {
+          clearTimeout(timer);
+          resolve(p);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      shard.send({ t: 'answer', id, stream: entry.index, offer, plan, ids });
+    });
+  }
+
+  #link(shard: Shard) {
+    return {
+      addCandidate: (id: number, candidate: string, mid: string) =>
+        new Promise<string | undefined>((resolve) => {
+          if (shard.exited) return resolve(undefined);
+          const req = ++this.#nextReq;
+          shard.candidates.set(req, resolve);
+          shard.send({ t: 'candidate', id, req, candidate, mid });
+        }),
+      closePeer: (id: number) => {
+        const entry = shard.peers.get(id);
+        if (!entry) return;
+        shard.peers.delete(id);
+        shard.send({ t: 'close', id });
+        this.#countViewer(shard, entry.stream, -1);
+      },
+    };
+  }
+
+  #countViewer(shard: Shard, streamIndex: number, delta: number): void {
+    if (streamIndex < 0) return;
+    const n = (shard.viewersPerStream.get(streamIndex) ?? 0) + delta;
+    if (n > 0) shard.viewersPerStream.set(streamIndex, n);
+    else shard.viewersPerStream.delete(streamIndex);
+    for (const { index, outlet } of this.#outlets.values()) {
+      if (index !== streamIndex) continue;
+      outlet.targets = this.#shards.filter((s) => !s.exited && s.socket && s.viewersPerStream.has(index)).map((s) => s.socket as Socket);
+    }
+  }
+
+  #onMessage(shard: Shard, m: FromShard): void {
+    switch (m.t) {
+      case 'answered': {
+        const pending = shard.answers.get(m.id);
+        shard.answers.delete(m.id);
+        if (!pending) {
+          shard.send({ t: 'close', id: m.id });
+          return;
+        }
+        const peer = new ShardPeer(m.id, m.sdp, m.remoteCandidates, this.#link(shard));
+        shard.peers.set(m.id, { peer, stream: pending.stream });
+        this.#countViewer(shard, pending.stream, +1);
+        pending.resolve(peer);
+        break;
+      }
+      case 'answerFailed': {
+        const pending = shard.answers.get(m.id);
+        shard.answers.delete(m.id);
+        pending?.reject(new WhepdError('SHARD_ANSWER', m.status, m.message));
+        break;
+      }
+      case 'candidateDone':
+        shard.candidates.get(m.req)?.(m.error);
+        shard.candidates.delete(m.req);
+        break;
+      case 'state':
+        shard.peers.get(m.id)?.peer.stateChanged(m.state);
+        break;
+      case 'videoStarted':
+        shard.peers.get(m.id)?.peer.videoStarted();
+        break;
+      case 'closed':
+        shard.peers.get(m.id)?.peer.gone();
+        break;
+      case 'stats':
+        for (const f of m.peers) shard.peers.get(f[0])?.peer.figures(f);
+        for (const f of m.streams) shard.figures.set(f[0], f);
+        this.#sumFigures();
+        break;
+      case 'ready':
+        break;
+    }
+  }
+
+  #sumFigures(): void {
+    for (const { index, outlet } of this.#outlets.values()) {
+      const o = { ...outlet.retired.out };
+      let sent = outlet.retired.sent;
+      let missing = outlet.retired.missing;
+      for (const s of this.#shards) {
+        const f = s.figures.get(index);
+        if (!f) continue;
+        o.videoPackets += f[1];
+        o.videoBytes += f[2];
+        o.audioPackets += f[3];
+        o.audioBytes += f[4];
+        sent += f[5];
+        missing += f[6];
+      }
+      Object.assign(outlet.out, o);
+      outlet.retransmits.sent = sent;
+      outlet.retransmits.missing = missing;
+    }
+  }
+
+  #onExit(shard: Shard, code: number | null, signal: NodeJS.Signals | null): void {
+    shard.exited = true;
+    shard.socket?.close();
+    shard.socket = undefined;
+    if (!this.#closed) this.#log.error({ shard: shard.index, code, signal, viewers: shard.peers.size }, 'shard process exited; its viewers are closed');
+    for (const { index, outlet } of this.#outlets.values()) {
+      const f = shard.figures.get(index);
+      if (f) {
+        const r = outlet.retired;
+        r.out.videoPackets += f[1];
+        r.out.videoBytes += f[2];
+        r.out.audioPackets += f[3];
+        r.out.audioBytes += f[4];
+        r.sent += f[5];
+        r.missing += f[6];
+      }
+    }
+    shard.figures.clear();
+    for (const pending of shard.answers.values()) pending.reject(new WhepdError('SHARD_EXITED', 503, 'the shard process exited', { retryAfter: 2 }));
+    shard.answers.clear();
+    for (const resolve of shard.candidates.values()) resolve(undefined);
+    shard.candidates.clear();
+    for (const { peer } of [...shard.peers.values()]) peer.gone();
+    shard.viewersPerStream.clear();
+    for (const { index } of this.#outlets.values()) this.#countViewer(shard, index, 0);
+    if (!this.#closed) {
+      // A shard that died is replaced so the pool keeps its size.
+      this.#spawn(shard.index, 15000).catch((err) => this.#log.error({ err, shard: shard.index }, 'shard restart failed'));
+    }
+  }
+
+  /** Closes every peer and ends the shard processes (SIGKILL by PID after a grace). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const waits = this.#shards.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.exited || s.child.exitCode !== null) return resolve();
+          const timer = setTimeout(() => {
+            s.child.kill('SIGKILL');
+            resolve();
+          }, EXIT_GRACE_MS);
+          s.child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          s.send({ t: 'exit' });
+        }),
+    );
+    await Promise.all(waits);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * What whepd's main process and its shard processes say to each other. Control goes over the
+ * fork IPC channel; media goes over one loopback UDP datagram per packet per shard, the RTP
+ * packet behind a 3-byte header (stream index, kind), so the main process never builds a message
+ * object per packet.
+ */
+import type { OfferPlan, PeerNetworkOptions, PeerState, TrackIdentity } from '../webrtc/index.js';
+
+/** Media header: u16 stream index, u8 kind. */
+export const MEDIA_HEADER_BYTES = 3;
+export const KIND_VIDEO = 0;
+/** A video packet that starts a keyframe (its SPS): opens the gate for waiting viewers. */
+export const KIND_VIDEO_SPS = 1;
+export const KIND_AUDIO = 2;
+
+/** Per-peer figures a shard reports twice a second: [id, rtcp, bytesSent, rttMs (-1 none), videoReady, audioReady]. */
+export type PeerFigures = [number, number, number, number, boolean, boolean];
+
+/** Per-stream delivery a shard reports: [streamIndex, videoPackets, videoBytes, audioPackets, audioBytes, resent, missing]. */
+export type StreamFigures = [number, number, number, number, number, number, number];
+
+export type ToShard =
+  | { t: 'init'; net: PeerNetworkOptions }
+  | { t: 'stream'; index: number; id: string }
+  | { t: 'answer'; id: number; stream: number; offer: string; plan: OfferPlan; ids: { video: TrackIdentity; audio: TrackIdentity } }
+  | { t: 'candidate'; id: number; req: number; candidate: string; mid: string }
+  | { t: 'close'; id: number }
+  | { t: 'reset'; stream: number }
+  | { t: 'exit' };
+
+export type FromShard =
+  | { t: 'ready'; port: number }
+  | { t: 'answered'; id: number; sdp: string; remoteCandidates: number }
+  | { t: 'answerFailed'; id: number; status: number; message: string }
+  | { t: 'candidateDone'; req: number; error?: string }
+  | { t: 'state'; id: number; state: PeerState }
+  | { t: 'videoStarted'; id: number }
+  | { t: 'closed'; id: number }
+  | { t: 'stats'; peers: PeerFigures[]; streams: StreamFigures[] };

@@ -1,0 +1,124 @@
+/**
+ * A viewer's PeerConnection that lives in a shard process, seen from the main process. It has
+ * the shape of a SessionPeer so a Session drives it like a local peer; it is `external`: the
+ * stream does not send to it, the shard does. Figures (RTCP count, bytes, RTT, track readiness)
+ * arrive with the shard's twice-a-second report.
+ */
+import { EventEmitter } from 'node:events';
+import { BadRequestError } from '../errors/index.js';
+import type { PeerState } from '../webrtc/index.js';
+import type { PeerFigures } from './protocol.js';
+
+/** What a ShardPeer asks of the shard that holds it. */
+export interface ShardLink {
+  addCandidate(id: number, candidate: string, mid: string): Promise<string | undefined>;
+  closePeer(id: number): void;
+}
+
+/** Emits `state` (PeerState), `videoStarted` once, and `close` once. */
+export class ShardPeer extends EventEmitter {
+  readonly external = true;
+  readonly id: number;
+  readonly answerSdp: string;
+  readonly #link: ShardLink;
+  #state: PeerState = 'new';
+  #closed = false;
+  #rtcp = 0;
+  #bytesSent = 0;
+  #rtt = -1;
+  #videoReady = false;
+  #audioReady = false;
+  #remoteCandidates: number;
+
+  constructor(id: number, answerSdp: string, remoteCandidates: number, link: ShardLink) {
+    super();
+    this.id = id;
+    this.answerSdp = answerSdp;
+    this.#remoteCandidates = remoteCandidates;
+    this.#link = link;
+  }
+
+  get state(): PeerState {
+    return this.#state;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get videoReady(): boolean {
+    return this.#videoReady;
+  }
+
+  get audioReady(): boolean {
+    return this.#audioReady;
+  }
+
+  get rtcpReceived(): number {
+    return this.#rtcp;
+  }
+
+  get remoteCandidateCount(): number {
+    return this.#remoteCandidates;
+  }
+
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+
+  get rttMs(): number | undefined {
+    return this.#rtt >= 0 ? this.#rtt : undefined;
+  }
+
+  // The stream never calls these for an external viewer; the shard sends.
+  sendVideo(): void {}
+  sendAudio(): void {}
+
+  /** Adds a trickled candidate in the shard; rejects 400 when libdatachannel refuses it. */
+  async addRemoteCandidate(candidate: string, mid: string): Promise<void> {
+    if (this.#closed) return;
+    const error = await this.#link.addCandidate(this.id, candidate, mid);
+    if (error !== undefined) throw new BadRequestError(`candidate rejected: ${error}`);
+    this.#remoteCandidates++;
+  }
+
+  /** From the shard's report. */
+  figures(f: PeerFigures): void {
+    this.#rtcp = f[1];
+    this.#bytesSent = f[2];
+    this.#rtt = f[3];
+    this.#videoReady = f[4];
+    this.#audioReady = f[5];
+  }
+
+  /** From the shard: the peer's connection state changed. */
+  stateChanged(state: PeerState): void {
+    if (this.#closed) return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  /** From the shard: the keyframe gate opened for this viewer. */
+  videoStarted(): void {
+    if (!this.#closed) this.emit('videoStarted');
+  }
+
+  /** The shard closed the peer, or the shard itself is gone. */
+  gone(): void {
+    if (this.#closed) return;
+    this.#state = 'closed';
+    this.emit('state', 'closed');
+    this.close();
+  }
+
+  /** Closes the peer in the shard; idempotent; emits `close` once. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#state = 'closed';
+    this.#videoReady = false;
+    this.#audioReady = false;
+    this.#link.closePeer(this.id);
+    this.emit('close');
+  }
+}
