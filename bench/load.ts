@@ -10,6 +10,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WhepClient } from '../internal/testkit/whep-client.js';
+import { spsSizeFromPayload } from '../internal/testkit/h264-sps.js';
 import { analyze } from './analyze.js';
 import type { DeliveryFigures, SentKind } from './analyze.js';
 import { SeqLog } from './seq-log.js';
@@ -49,6 +50,8 @@ export interface WindowResult {
 export interface JoinResult {
   type: 'joins';
   postTo201Ms: { p50: number; p99: number; max: number; n: number };
+  /** POST to the client's peer reporting connected (ICE and DTLS done), polled every 10 ms. */
+  postToConnectedMs: { p50: number; p99: number; max: number; n: number };
   postToKeyframeMs: { p50: number; p99: number; max: number; n: number };
   /** NAL type of each join's first video packet (inside a STAP-A: 7 = SPS, the keyframe gate worked). */
   firstNal: number[];
@@ -140,6 +143,7 @@ async function connect(m: Extract<LoadRequest, { type: 'connect' }>): Promise<Co
 
 async function joins(m: Extract<LoadRequest, { type: 'joins' }>): Promise<JoinResult> {
   const to201: number[] = [];
+  const toConnected: number[] = [];
   const toKey: number[] = [];
   const firstNal: number[] = [];
   let failed = 0;
@@ -150,26 +154,27 @@ async function joins(m: Extract<LoadRequest, { type: 'joins' }>): Promise<JoinRe
     try {
       const before = posts.length;
       client = await withTimeout(WhepClient.connect({ endpoint: m.endpoint, keepPayloads: 1 }), m.timeoutMs, 'join');
+      const connectedAt = nowMs();
       const post = posts[posts.length - 1];
       if (client.post?.status !== 201 || !post || posts.length === before) {
         failed++;
         continue;
       }
       to201.push(post.end - post.start);
+      if (client.state === 'connected') toConnected.push(connectedAt - post.start);
       const c = client;
       await c.waitFor(() => c.video.length > 0, m.timeoutMs, 'first video packet');
       const first = c.video[0]!;
       toKey.push(first.at + 0.5 - post.start);
-      // 24 is a STAP-A aggregate (RFC 6184 5.7.1): report the type of its first NAL unit.
-      const nal = (first.payload[0] ?? 0) & 0x1f;
-      firstNal.push(nal === 24 ? (first.payload[3] ?? 0) & 0x1f : nal);
+      // 7 when the packet carries an SPS (alone or in a STAP-A, possibly after an SEI), else its NAL type.
+      firstNal.push(spsSizeFromPayload(first.payload) ? 7 : (first.payload[0] ?? 0) & 0x1f);
     } catch {
       failed++;
     } finally {
       await client?.close();
     }
   }
-  return { type: 'joins', postTo201Ms: summary(to201), postToKeyframeMs: summary(toKey), firstNal, failed };
+  return { type: 'joins', postTo201Ms: summary(to201), postToConnectedMs: summary(toConnected), postToKeyframeMs: summary(toKey), firstNal, failed };
 }
 
 process.on('message', (m: LoadRequest) => {

@@ -12,6 +12,8 @@ type Dist = { p50: number; p99: number; max: number; n: number };
 /** Everything one run measured; printed as one JSON line. */
 export interface RunResult {
   n: number;
+  /** whepd, or bench/bare.ts (the featureless forwarder on the same stack). */
+  gateway: 'whepd' | 'bare';
   /** webrtc.shards of the run (0: peers in whepd's own process). */
   shards: number;
   viewers: number;
@@ -35,7 +37,7 @@ export interface RunResult {
   eventLoop: { p99Ms: number | null; maxMs: number | null };
   httpGetMs: Dist;
   connect: { postMs: Dist; rampMs: number; withVideo: number; statuses: Record<string, number>; retries: number };
-  joins: { postTo201Ms: Dist; postToKeyframeMs: Dist; firstNal: number[]; failed: number } | null;
+  joins: { postTo201Ms: Dist; postToConnectedMs: Dist; postToKeyframeMs: Dist; firstNal: number[]; failed: number } | null;
   load: { cpuPct: number; mainThreadPct: number; loopDelayP99Ms: number; stillConnected: number };
   machineBusyPct: number;
   /** The tap and the orchestrator, % of a core. */
@@ -62,7 +64,7 @@ export function cpuTable(rs: readonly RunResult[]): string {
     lines.push(
       row([
         r.viewers === r.n ? r.n : `${r.viewers}/${r.n}`,
-        r.shards,
+        r.gateway === 'bare' ? 'bare' : r.shards,
         f(r.inputPps, 0),
         f(r.usPerPacketPerViewer, 2),
         f(r.usPerPacketPerViewerWithFfmpeg, 2),
@@ -85,19 +87,20 @@ export function cpuTable(rs: readonly RunResult[]): string {
 
 /** The latency and responsiveness table (markdown). */
 export function latencyTable(rs: readonly RunResult[]): string {
-  const head = ['N', 'shards', 'tap→viewer ms p50 / p99 / max', 'last viewer p99 ms', 'fan-out skew ms p50 / p99 / max', 'whepd loop delay p99 / max ms', 'GET /whep ms p50 / p99 / max', 'join POST→201 ms p50 / p99', 'join POST→keyframe ms p50 / p99', 'limit'];
+  const head = ['N', 'shards', 'tap→viewer ms p50 / p99 / max', 'last viewer p99 ms', 'fan-out skew ms p50 / p99 / max', 'whepd loop delay p99 / max ms', 'GET /whep ms p50 / p99 / max', 'join POST→201 ms p50 / p99', 'join POST→connected ms p50 / p99', 'join POST→keyframe ms p50 / p99', 'limit'];
   const lines = [row(head), row(head.map(() => '---'))];
   for (const r of rs) {
     lines.push(
       row([
         r.n,
-        r.shards,
+        r.gateway === 'bare' ? 'bare' : r.shards,
         trio(r.delivery.latencyMs),
         f(r.delivery.lastViewerLatencyMs.p99),
         trio(r.delivery.skewMs),
         `${f(r.eventLoop.p99Ms)} / ${f(r.eventLoop.maxMs)}`,
         trio(r.httpGetMs),
         pair(r.joins?.postTo201Ms, 1),
+        pair(r.joins?.postToConnectedMs),
         pair(r.joins?.postToKeyframeMs),
         r.limit,
       ]),
@@ -116,10 +119,12 @@ function verdict(ok: boolean | undefined): string {
 }
 
 function comparison(all: readonly RunResult[]): string {
-  return [...new Set(all.map((r) => r.shards))].map((shards) => comparisonFor(all.filter((r) => r.shards === shards), shards)).join('\n\n');
+  const whepd = all.filter((r) => r.gateway === 'whepd');
+  const bare = all.filter((r) => r.gateway === 'bare');
+  return [...new Set(whepd.map((r) => r.shards))].map((shards) => comparisonFor(whepd.filter((r) => r.shards === shards), shards, bare)).join('\n\n');
 }
 
-function comparisonFor(rs: readonly RunResult[], shards: number): string {
+function comparisonFor(rs: readonly RunResult[], shards: number, bare: readonly RunResult[]): string {
   const ref = rs.find((r) => r.n === 100) ?? rs.reduce((a, b) => (b.n > a.n ? b : a));
   const at = `N=${ref.n}${ref.n === 100 ? '' : ' (the largest N of this run; the targets are stated for N=100)'}`;
   const us = ref.usPerPacketPerViewer;
@@ -140,6 +145,8 @@ function comparisonFor(rs: readonly RunResult[], shards: number): string {
   ] as const) {
     lines.push(row([name, v, `whepd = ${f(us / v, 2)}x`]));
   }
+  const sameRun = bare.find((b) => b.n === ref.n);
+  if (sameRun) lines.push(row([`bench/bare.ts, this run, N=${ref.n} (same stack, no whepd features)`, f(sameRun.usPerPacketPerViewer, 2), `whepd = ${f(us / sameRun.usPerPacketPerViewer, 2)}x`]));
   const lossOk = ref.delivery.lossPctWorst === 0 && ref.viewers === ref.n;
   const kf = ref.joins?.postToKeyframeMs.p50;
   lines.push(
@@ -176,6 +183,10 @@ process, connected 4 at a time; then a ${windowS} s steady window; then \`BENCH_
 one at a time while the N others keep watching. Everything is on 127.0.0.1.
 
 What each figure is:
+- **bare**: rows marked bare are bench/bare.ts, a featureless forwarder on the same stack (the same
+  FFmpeg command, node-datachannel, sendonly tracks with an RTCP sender reporter, one
+  sendMessageBinary per viewer per packet; no keyframe gate, NACK history, caps, counters or metrics),
+  measured in the same run so that the cost of whepd's features shows as a ratio.
 - **shards**: \`webrtc.shards\` of the run. With shards, the viewers' peers live in that many child
   processes and whepd's main process only receives, relays and serves HTTP.
 - **µs/pkt/viewer**: whepd's CPU time (all threads of the main process and of every shard process,
@@ -193,8 +204,10 @@ What each figure is:
   (prom-client's monitorEventLoopDelay at 10 ms resolution, reset by the scrape at the window start).
   **GET /whep**: latency of \`GET /whep/bench\` polled every 50 ms from the orchestrator, a proxy
   for how late the HTTP API answers under load.
-- **join**: POST→201 is the POST alone (the client gathers before it); POST→keyframe is to the
-  first video packet (the SPS that opens the keyframe gate). With few joins p99 is close to the max.
+- **join**: POST→201 is the POST alone (the client gathers before it); POST→connected is until the
+  client's peer reports connected (ICE and DTLS done; polled every 10 ms); POST→keyframe is to the
+  first video packet (the SPS that opens the keyframe gate, live or replayed). With few joins p99 is
+  close to the max.
 - **limit**: what saturated first (whepd's main thread, the load generator's main thread, the machine,
   kernel drops at either side); "none" means neither side was saturated.
 

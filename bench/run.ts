@@ -5,7 +5,9 @@
  * JSON line per run, then a table, and refreshes `## Fan-out benchmark` in docs/performance.md.
  *
  * Env: BENCH_N=1,10,50,100,200  BENCH_SHARDS=0,2 (each N runs once per webrtc.shards value)
- * BENCH_WINDOW_S=20  BENCH_JOINS=8  BENCH_PROFILE=1 (whepd runs
+ * BENCH_BARE_N=100 (N values at which bench/bare.ts, a featureless forwarder on the same stack,
+ * runs after whepd, so whepd's cost shows as a ratio measured in the same run; empty: none)
+ * BENCH_WINDOW_S=20  BENCH_JOINS=16  BENCH_PROFILE=1 (whepd runs
  * with --cpu-prof; figures then include the profiler's overhead)  BENCH_DOCS=0 (do not write docs).
  */
 import { fork } from 'node:child_process';
@@ -28,8 +30,9 @@ import { topFunctions } from './profile.js';
 
 const ns = (process.env['BENCH_N'] ?? '1,10,50,100,200').split(',').map(Number).filter((n) => n > 0);
 const shardCounts = (process.env['BENCH_SHARDS'] ?? '0,2').split(',').map(Number).filter((n) => n >= 0);
+const bareNs = (process.env['BENCH_BARE_N'] ?? '100').split(',').map(Number).filter((n) => n > 0);
 const windowS = Number(process.env['BENCH_WINDOW_S'] ?? 20);
-const joinCount = Number(process.env['BENCH_JOINS'] ?? 8);
+const joinsPerRun = Number(process.env['BENCH_JOINS'] ?? 16);
 const profile = process.env['BENCH_PROFILE'] === '1';
 const ffmpegPath = process.env['FFMPEG'] ?? 'ffmpeg';
 const benchDir = resolve('bench');
@@ -83,9 +86,9 @@ interface Sample {
   machine: { busy: number; total: number };
 }
 
-/** whepd's shard processes: its children other than FFmpeg. */
+/** whepd's shard processes: its children other than FFmpeg (and tsx's esbuild, for bare.ts). */
 function shardPids(whepd: number, ffmpeg: number | undefined): number[] {
-  return childPids(whepd).filter((p) => p !== ffmpeg && commOf(p) !== 'ffmpeg');
+  return childPids(whepd).filter((p) => p !== ffmpeg && commOf(p) !== 'ffmpeg' && commOf(p) !== 'esbuild');
 }
 
 const sum = (pids: readonly number[], read: (pid: number) => number | undefined) => pids.reduce((a, p) => a + (read(p) ?? 0), 0);
@@ -147,7 +150,9 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function runOnce(n: number, shards: number, source: string): Promise<RunResult> {
+async function runOnce(n: number, shards: number, source: string, gateway: 'whepd' | 'bare' = 'whepd'): Promise<RunResult> {
+  // The bare forwarder has no keyframe gate, so join times would mean nothing there.
+  const joinCount = gateway === 'bare' ? 0 : joinsPerRun;
   const dir = mkdtempSync(join(tmpdir(), 'whepd-bench-run-'));
   try {
     const tap = new Helper('tap.ts', [join(dir, 'tap-map')]);
@@ -163,6 +168,7 @@ async function runOnce(n: number, shards: number, source: string): Promise<RunRe
       nodeArgs: profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
       readyTimeoutMs: 30000,
       shards,
+      ...(gateway === 'bare' ? { program: ['--import', 'tsx', join(benchDir, 'bare.ts')] } : {}),
     });
     live.whepd = whepd;
     const ffmpegPid = childPids(whepd.pid).find((p) => commOf(p) === 'ffmpeg');
@@ -218,6 +224,7 @@ async function runOnce(n: number, shards: number, source: string): Promise<RunRe
     const viewers = connect.connected;
     const r: RunResult = {
       n,
+      gateway,
       shards,
       viewers,
       connectFailed: connect.failed,
@@ -237,7 +244,7 @@ async function runOnce(n: number, shards: number, source: string): Promise<RunRe
       eventLoop: { p99Ms: scrape.eventLoopP99Ms ?? null, maxMs: scrape.eventLoopMaxMs ?? null },
       httpGetMs: summary(httpMs),
       connect: { postMs: connect.postMs, rampMs: round(connect.rampMs, 0)!, withVideo: connect.withVideo, statuses: connect.statuses, retries: connect.retries },
-      joins: joins ? { postTo201Ms: joins.postTo201Ms, postToKeyframeMs: joins.postToKeyframeMs, firstNal: joins.firstNal, failed: joins.failed } : null,
+      joins: joins ? { postTo201Ms: joins.postTo201Ms, postToConnectedMs: joins.postToConnectedMs, postToKeyframeMs: joins.postToKeyframeMs, firstNal: joins.firstNal, failed: joins.failed } : null,
       load: {
         cpuPct: round((100 * cpu('load')) / (wallS * 1e6), 1)!,
         mainThreadPct: round((100 * cpu('loadMain')) / (wallS * 1e6), 1)!,
@@ -306,6 +313,12 @@ try {
         for (const f of hot.functions) process.stdout.write(`  ${String(f.pct).padStart(5)}%  ${f.name}  ${f.where}\n`);
       }
     }
+  }
+  for (const n of bareNs) {
+    process.stderr.write(`bench: N=${n} bare forwarder ...\n`);
+    const r = await runOnce(n, 0, source, 'bare');
+    results.push(r);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
   }
 } finally {
   await cleanup();

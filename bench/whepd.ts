@@ -30,6 +30,8 @@ export interface StartOptions {
   readyTimeoutMs: number;
   /** webrtc.shards: viewer peers in this many child processes (0: in whepd's process). */
   shards: number;
+  /** The program to run instead of whepd (node arguments), e.g. the bare forwarder. */
+  program?: string[];
 }
 
 /** Writes the config, spawns `node dist/cmd/whepd/main.js`, and waits until the stream is live. */
@@ -49,7 +51,7 @@ export async function startWhepd(o: StartOptions): Promise<WhepdHandle> {
   writeFileSync(file, JSON.stringify(config, null, 2));
   const logFile = join(o.dir, 'whepd.log');
   const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), 'dist/cmd/whepd/main.js', '--config', file], {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...(o.program ?? ['dist/cmd/whepd/main.js']), '--config', file], {
     stdio: ['ignore', out, out],
     env: o.env,
   });

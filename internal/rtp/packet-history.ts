@@ -8,6 +8,8 @@ import { MAX_RTP_BYTES, sequenceNumber } from './packet.js';
 
 /** Lookup side of a history, what a retransmitting peer needs. */
 export interface PacketLookup {
+  /** Like get() but not counted as a retransmission lookup. */
+  peek(seq: number): Buffer | undefined;
   /**
    * The stored packet with this sequence number, or undefined when it is older than the history
    * or was never stored. The bytes are the history's own: copy or send them before the next put().
@@ -56,12 +58,16 @@ export class PacketHistory implements PacketLookup {
   }
 
   get(seq: number): Buffer | undefined {
+    const packet = this.peek(seq);
+    if (packet) this.counters.hits++;
+    else this.counters.misses++;
+    return packet;
+  }
+
+  /** Like get() without counting: for replays, which are not retransmissions. */
+  peek(seq: number): Buffer | undefined {
     const slot = seq & (this.#capacity - 1);
-    if (this.#seqs[slot] !== (seq & 0xffff)) {
-      this.counters.misses++;
-      return undefined;
-    }
-    this.counters.hits++;
+    if (this.#seqs[slot] !== (seq & 0xffff)) return undefined;
     const start = slot * MAX_RTP_BYTES;
     return this.#slab.subarray(start, start + (this.#lengths[slot] as number));
   }

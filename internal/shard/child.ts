@@ -74,7 +74,7 @@ const media = createSocket({ type: 'udp4', recvBufferSize: RECEIVE_BUFFER_BYTES 
 media.on('message', (msg) => {
   if (msg.length <= MEDIA_HEADER_BYTES) return;
   const stream = streams[msg.readUInt16BE(0)];
-  if (!stream || stream.fanout.size === 0) return;
+  if (!stream) return;
   const kind = msg[2];
   const packet = msg.subarray(MEDIA_HEADER_BYTES);
   if (kind === KIND_AUDIO) {
@@ -151,7 +151,7 @@ process.on('message', (m: ToShard) => {
       break;
     case 'stream': {
       const history = new PacketHistory(VIDEO_HISTORY_PACKETS);
-      streams[m.index] ??= { id: m.id, fanout: new ViewerFanout<ShardViewer>(), history, media: { videoHistory: history } };
+      streams[m.index] ??= { id: m.id, fanout: new ViewerFanout<ShardViewer>({ history }), history, media: { videoHistory: history } };
       break;
     }
     case 'answer':

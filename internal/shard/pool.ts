@@ -215,6 +215,7 @@ export class ShardPool {
     if (!shard.streamsKnown.has(entry.index)) {
       shard.send({ t: 'stream', index: entry.index, id: streamId });
       shard.streamsKnown.add(entry.index);
+      this.#countViewer(shard, entry.index, 0);
     }
     const id = ++this.#nextPeer;
     return new Promise<ShardPeer>((resolve, reject) => {
@@ -264,7 +265,9 @@ export class ShardPool {
     else shard.viewersPerStream.delete(streamIndex);
     for (const { index, outlet } of this.#outlets.values()) {
       if (index !== streamIndex) continue;
-      outlet.targets = this.#shards.filter((s) => !s.exited && s.socket && s.viewersPerStream.has(index)).map((s) => s.socket as Socket);
+      // Shards that know the stream keep getting it, so the history of the next viewer's shard
+      // holds the keyframe it may replay.
+      outlet.targets = this.#shards.filter((s) => !s.exited && s.socket && s.streamsKnown.has(index)).map((s) => s.socket as Socket);
     }
   }
 

@@ -7,16 +7,11 @@
  */
 import t from 'tap';
 import { buildNack } from '../rtp/index.js';
-import { WhepClient, answerTrack, processRunning, releaseWebRtc, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
+import { WhepClient, answerTrack, processRunning, releaseWebRtc, spsSizeFromPayload, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
 
-const NAL_SPS = 7;
-const STAP_A = 24;
-const startsWithSps = (payload: Buffer) => {
-  const nal = (payload[0] as number) & 0x1f;
-  return nal === NAL_SPS || (nal === STAP_A && ((payload[3] as number) & 0x1f) === NAL_SPS);
-};
+const startsWithSps = (payload: Buffer) => spsSizeFromPayload(payload) !== undefined;
 
 t.test('viewers spread over two shard processes receive both tracks from a keyframe', async (t) => {
   const app = await startTestApp({ webrtc: { shards: 2 } });

@@ -70,10 +70,11 @@ export class Stream extends EventEmitter {
   readonly #log: Logger;
   readonly #backoff: RestartBackoff;
   /** Viewers in this process, fed here; external ones are fed by an outlet. */
-  readonly #local = new ViewerFanout();
   readonly #viewers = new Set<StreamViewer>();
   #outlets: readonly StreamOutlet[] = [];
   readonly #videoHistory = new PacketHistory(VIDEO_HISTORY_PACKETS);
+  /** Viewers in this process, fed here; external ones are fed by an outlet. */
+  readonly #local = new ViewerFanout({ history: this.#videoHistory });
   /** Handed to every viewer's peer: NACKs are answered from the stream's one history. */
   readonly media = { videoHistory: this.#videoHistory };
   #abort = new AbortController();
@@ -302,7 +303,7 @@ export class Stream extends EventEmitter {
     // Outlets first: they hand the packet to other processes, which then fan out in parallel.
     const outlets = this.#outlets;
     for (let i = 0; i < outlets.length; i++) (outlets[i] as StreamOutlet).video(packet, sps);
-    if (this.#local.size === 0) return;
+    // Always kept: the history serves NACKs and the keyframe replay of the next viewer.
     this.#videoHistory.put(packet);
     this.#local.video(packet, sps);
   };

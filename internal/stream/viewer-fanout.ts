@@ -4,6 +4,8 @@
  * go out once per payload-type group. A Stream owns one for its in-process viewers; a shard
  * process (internal/shard) owns one per stream for the viewers it holds.
  */
+import { sequenceNumber, setPayloadType } from '../rtp/index.js';
+import type { PacketLookup } from '../rtp/index.js';
 import { PayloadTypeGroups } from './fanout.js';
 import type { StreamViewer } from './types.js';
 
@@ -19,6 +21,24 @@ export function emptyOutCounters(): OutCounters {
   return { videoPackets: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0 };
 }
 
+/** Options for {@link ViewerFanout}. */
+export interface ViewerFanoutOptions {
+  /**
+   * The stream's recent video packets. With it, a viewer whose track opens shortly after a
+   * keyframe started gets that keyframe replayed from the history instead of waiting a GOP.
+   */
+  history?: PacketLookup;
+  /** How recent the keyframe must be to replay it (ms); 0 disables replays. */
+  replayWindowMs?: number;
+  /** Clock in ms (tests pass their own). */
+  now?: () => number;
+}
+
+/** Default replay window: a viewer starts at most this far behind live, and catches up. */
+export const KEYFRAME_REPLAY_MS = 200;
+// A replay never sends more than this many packets (a 1 s GOP of 2.5 Mbps is about 280).
+const MAX_REPLAY_PACKETS = 400;
+
 /** The viewers of one stream in this process and the packet walk to them. */
 export class ViewerFanout<V extends StreamViewer = StreamViewer> {
   readonly out: OutCounters = emptyOutCounters();
@@ -27,6 +47,18 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
   /** Viewers whose video waits for the next keyframe (SPS first). */
   readonly #awaitingKeyframe = new Set<V>();
   readonly #viewers = new Set<V>();
+  readonly #history: PacketLookup | undefined;
+  readonly #replayWindowMs: number;
+  readonly #now: () => number;
+  /** Sequence number and arrival time of the last SPS packet (-1: none this run). */
+  #lastSps = -1;
+  #lastSpsAt = 0;
+
+  constructor(o: ViewerFanoutOptions = {}) {
+    this.#history = o.history;
+    this.#replayWindowMs = o.replayWindowMs ?? KEYFRAME_REPLAY_MS;
+    this.#now = o.now ?? (() => performance.now());
+  }
 
   /** Number of viewers. */
   get size(): number {
@@ -57,25 +89,54 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
     this.#awaitingKeyframe.clear();
     this.#video.clear();
     this.#audio.clear();
+    this.#lastSps = -1;
     return viewers;
   }
 
-  /** Hot path: one video packet (SSRC already set); `sps` when it starts a keyframe. */
+  /**
+   * Hot path: one video packet (SSRC already set, and already in the history if there is one);
+   * `sps` when it starts a keyframe.
+   */
   video(packet: Buffer, sps: boolean): void {
-    if (sps && this.#awaitingKeyframe.size > 0) {
-      // Only viewers whose track is open start here: a keyframe sent into a track that is not
-      // open yet is lost, and the viewer would then see a GOP of undecodable frames.
-      for (const v of this.#awaitingKeyframe) {
-        if (!v.videoReady) continue;
-        this.#video.add(v, v.videoPayloadType);
-        this.#awaitingKeyframe.delete(v);
-        v.videoStarted();
-      }
+    if (sps) {
+      this.#lastSps = sequenceNumber(packet);
+      this.#lastSpsAt = this.#now();
     }
+    if (this.#awaitingKeyframe.size > 0) this.#admit(packet, sps);
     const n = this.#video.size;
     this.out.videoPackets += n;
     this.out.videoBytes += n * packet.length;
     this.#video.forward(packet);
+  }
+
+  // Only viewers whose track is open start: a keyframe sent into a track that is not open yet is
+  // lost, and the viewer would then see a GOP of undecodable frames. A viewer whose track opened
+  // just after a keyframe started gets it from the history (Janus calls this keyframe buffering).
+  #admit(packet: Buffer, sps: boolean): void {
+    const replay = !sps && this.#history !== undefined && this.#lastSps >= 0 && this.#replayWindowMs > 0 && this.#now() - this.#lastSpsAt <= this.#replayWindowMs;
+    for (const v of this.#awaitingKeyframe) {
+      if (!v.videoReady) continue;
+      if (!sps && !(replay && this.#replay(v, sequenceNumber(packet)))) continue;
+      this.#video.add(v, v.videoPayloadType);
+      this.#awaitingKeyframe.delete(v);
+      v.videoStarted();
+    }
+  }
+
+  /** Sends the history from the last SPS up to (not including) `until`; false if any is missing. */
+  #replay(v: V, until: number): boolean {
+    const history = this.#history as PacketLookup;
+    const count = (until - this.#lastSps) & 0xffff;
+    if (count === 0 || count > MAX_REPLAY_PACKETS) return false;
+    for (let i = 0; i < count; i++) if (!history.peek((this.#lastSps + i) & 0xffff)) return false;
+    for (let i = 0; i < count; i++) {
+      const p = history.peek((this.#lastSps + i) & 0xffff) as Buffer;
+      setPayloadType(p, v.videoPayloadType);
+      v.sendVideo(p);
+      this.out.videoPackets++;
+      this.out.videoBytes += p.length;
+    }
+    return true;
   }
 
   /** Hot path: one audio packet (SSRC already set). */
