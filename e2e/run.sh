@@ -509,6 +509,11 @@ tally rtmp "$TMP/rtmp.out" "$rc"
 rc=0
 timeout 360 bash e2e/browser/run.sh >"$TMP/browser.out" 2>&1 || rc=$?
 tally browser "$TMP/browser.out" "$rc"
+# The same checks with the viewers' peers in two shard processes (webrtc.shards: 2).
+echo "browser, webrtc.shards 2:"
+rc=0
+E2E_SHARDS=2 E2E_PORT=18900 PERF_DOC="$TMP/perf-shards.md" timeout 360 bash e2e/browser/run.sh >"$TMP/browser-shards.out" 2>&1 || rc=$?
+tally browser "$TMP/browser-shards.out" "$rc"
 
 # ---------------------------------------------------------------------------------------------
 # Shortened soak (the full 2,000 cycles is `make soak`): join/leave, abandoned and never-ICE

@@ -42,7 +42,8 @@ const CHROMIUM_ARGS = [
 function config(port: number, viewersPerStream: number, streams: object[]): object {
   return {
     http: { listen: `127.0.0.1:${port}` },
-    webrtc: { bindAddress: '127.0.0.1', iceServers: [] },
+    // E2E_SHARDS puts the viewers' peers in that many shard processes (webrtc.shards).
+    webrtc: { bindAddress: '127.0.0.1', iceServers: [], shards: Number(process.env.E2E_SHARDS ?? 0) },
     limits: { viewersPerStream, viewersTotal: 64 },
     log: { level: 'info' },
     // A 5 s restart delay keeps the stream "not live" long enough for the player to say so.

@@ -4,7 +4,8 @@
 # Prints PASS/FAIL lines and ends with "browser: N passed, N failed"; exits non-zero on any FAIL.
 # Needs a build first: npx tsc -p tsconfig.json && npx tsc -p internal/player/client/tsconfig.json
 # Environment: CHROMIUM (default /usr/bin/chromium), WHEPD_MAIN (default dist/cmd/whepd/main.js),
-# E2E_PORT (default 18890; the cap check uses +1), PERF_DOC (default docs/performance.md).
+# E2E_PORT (default 18890; the cap check uses +1), PERF_DOC (default docs/performance.md),
+# E2E_SHARDS (webrtc.shards of the whepd under test, default 0).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -63,6 +63,40 @@ const MAX_RETRANSMITS_PER_RTCP = 64;
 
 let peerSeq = 0;
 
+// How long the offer's candidates are held back after answering (see holdBackCandidates).
+const CANDIDATE_HOLD_MS = 30;
+
+/**
+ * Splits the offer's ICE candidates (and end-of-candidates) off, with the mid each belongs to.
+ * whepd applies them CANDIDATE_HOLD_MS after it answered: had it applied them at once, its
+ * connectivity checks and then its DTLS ClientHello would reach the viewer before the viewer had
+ * the answer. RFC 5763 section 5 says an offerer must cope; libdatachannel-based players do not:
+ * their ICE connects and their DTLS fails ("certificate verify failed") or waits a 1 s
+ * retransmission. Meanwhile the viewer's own checks, sent once it has the answer, connect
+ * anyway: whepd answers them whether or not it knows the viewer's candidates.
+ */
+export function holdBackCandidates(offer: string): { offer: string; candidates: { candidate: string; mid: string }[] } {
+  const candidates: { candidate: string; mid: string }[] = [];
+  const pending: string[] = [];
+  let mid: string | undefined;
+  const kept: string[] = [];
+  for (const line of offer.split(/\r?\n/)) {
+    if (line.startsWith('m=')) mid = undefined;
+    const m = /^a=mid:(.+)$/.exec(line);
+    if (m) mid = (m[1] as string).trim();
+    if (line.startsWith('a=candidate:')) {
+      const candidate = line.slice(2);
+      if (mid === undefined) pending.push(candidate);
+      else candidates.push({ candidate, mid });
+      continue;
+    }
+    if (line === 'a=end-of-candidates') continue;
+    kept.push(line);
+    if (mid !== undefined && pending.length > 0) for (const c of pending.splice(0)) candidates.push({ candidate: c, mid });
+  }
+  return { offer: kept.join('\r\n'), candidates };
+}
+
 /**
  * A viewer's PeerConnection. Emits `state` (PeerState) on changes and `close` once. All sends are
  * safe at any time: before the track opens or after close they are counted, never thrown.
@@ -76,6 +110,8 @@ export class ViewerPeer extends EventEmitter {
   // The handler chains must outlive the tracks' use of them as well.
   readonly #handlers: unknown[] = [];
   #rtcpReceived = 0;
+  #heldCandidates: { candidate: string; mid: string }[] = [];
+  #releaseTimer: NodeJS.Timeout | undefined;
   #media: PeerMedia | undefined;
   #videoSsrc = 0;
   #videoPt = 0;
@@ -133,19 +169,39 @@ export class ViewerPeer extends EventEmitter {
       // If the offer is refused below, the peer closes and this rejects with nobody awaiting it:
       // mark it handled so it cannot surface as an unhandled rejection (which exits Node).
       gathered.catch(() => {});
+      const held = holdBackCandidates(offer);
       try {
-        pc.setRemoteDescription(offer, 'offer');
+        pc.setRemoteDescription(held.offer, 'offer');
         pc.setLocalDescription('answer');
       } catch (err) {
         throw new BadRequestError(`offer rejected: ${(err as Error).message}`, { cause: err });
       }
       await gathered;
+      peer.#holdCandidates(held.candidates);
       return peer;
     } catch (err) {
       if (peer) peer.close();
       else pc.close();
       throw err;
     }
+  }
+
+  #holdCandidates(candidates: { candidate: string; mid: string }[]): void {
+    if (candidates.length === 0) return;
+    this.#heldCandidates = candidates;
+    this.#releaseTimer = setTimeout(() => {
+      this.#releaseTimer = undefined;
+      const list = this.#heldCandidates;
+      this.#heldCandidates = [];
+      for (const c of list) {
+        try {
+          this.addRemoteCandidate(c.candidate, c.mid);
+        } catch {
+          // a candidate libdatachannel refuses is skipped, as it would have been in the offer
+        }
+      }
+    }, CANDIDATE_HOLD_MS);
+    this.#releaseTimer.unref();
   }
 
   #attachSenderReports(track: Track, id: TrackIdentity, pt: number, clock: number): void {
@@ -231,7 +287,7 @@ export class ViewerPeer extends EventEmitter {
   /** Remote ICE candidates known so far (from the offer and trickled PATCHes). */
   get remoteCandidateCount(): number {
     if (this.#closed) return 0;
-    return (this.#pc.remoteDescription()?.sdp.match(/^a=candidate:/gm) ?? []).length;
+    return (this.#pc.remoteDescription()?.sdp.match(/^a=candidate:/gm) ?? []).length + this.#heldCandidates.length;
   }
 
   /** RTCP packets received from the viewer so far. */
@@ -309,6 +365,8 @@ export class ViewerPeer extends EventEmitter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    this.#heldCandidates = [];
     this.#videoOpen = false;
     this.#audioOpen = false;
     this.#state = 'closed';
