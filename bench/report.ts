@@ -33,6 +33,8 @@ export interface RunResult {
   rss0MB: number;
   rssPerViewerMB: number;
   delivery: DeliveryFigures;
+  /** The probe viewers (a separate, lightly loaded receiver process; from N=10). */
+  probe: { viewers: number; latencyMs: Dist; lossPctWorst: number; gapsWorst: number } | null;
   udpDrops: { whepd: number; load: number };
   eventLoop: { p99Ms: number | null; maxMs: number | null };
   httpGetMs: Dist;
@@ -51,6 +53,8 @@ export interface RunResult {
 const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
 const trio = (x: Dist, d = 1) => `${f(x.p50, d)} / ${f(x.p99, d)} / ${f(x.max, d)}`;
 const pair = (x: Dist | undefined, d = 0) => (x ? `${f(x.p50, d)} / ${f(x.p99, d)}` : '-');
+/** Worst loss over the load generator's viewers and the probes. */
+const worstLoss = (r: RunResult) => Math.max(r.delivery.lossPctWorst, r.probe?.lossPctWorst ?? 0);
 
 function row(cells: (string | number)[]): string {
   return `| ${cells.join(' | ')} |`;
@@ -74,8 +78,8 @@ export function cpuTable(rs: readonly RunResult[]): string {
         f(r.ffmpegCpuPct),
         f(r.rssMB),
         f(r.rssPerViewerMB, 3),
-        `${f(r.delivery.lossPctWorst, 2)} / ${f(r.delivery.lossPctMedian, 2)}`,
-        r.delivery.gapsWorst,
+        `${f(worstLoss(r), 2)} / ${f(r.delivery.lossPctMedian, 2)}`,
+        Math.max(r.delivery.gapsWorst, r.probe?.gapsWorst ?? 0),
         f(r.load.mainThreadPct),
         f(r.machineBusyPct),
         f(r.foreignCpuPct),
@@ -87,13 +91,14 @@ export function cpuTable(rs: readonly RunResult[]): string {
 
 /** The latency and responsiveness table (markdown). */
 export function latencyTable(rs: readonly RunResult[]): string {
-  const head = ['N', 'shards', 'tap→viewer ms p50 / p99 / max', 'last viewer p99 ms', 'fan-out skew ms p50 / p99 / max', 'whepd loop delay p99 / max ms', 'GET /whep ms p50 / p99 / max', 'join POST→201 ms p50 / p99', 'join POST→connected ms p50 / p99', 'join POST→keyframe ms p50 / p99', 'limit'];
+  const head = ['N', 'shards', 'probe tap→viewer ms p50 / p99 / max', 'all viewers tap→viewer ms p50 / p99 / max', 'last viewer p99 ms', 'fan-out skew ms p50 / p99 / max', 'whepd loop delay p99 / max ms', 'GET /whep ms p50 / p99 / max', 'join POST→201 ms p50 / p99', 'join POST→connected ms p50 / p99', 'join POST→keyframe ms p50 / p99', 'limit'];
   const lines = [row(head), row(head.map(() => '---'))];
   for (const r of rs) {
     lines.push(
       row([
         r.n,
         r.gateway === 'bare' ? 'bare' : r.shards,
+        r.probe ? trio(r.probe.latencyMs) : '-',
         trio(r.delivery.latencyMs),
         f(r.delivery.lastViewerLatencyMs.p99),
         trio(r.delivery.skewMs),
@@ -147,16 +152,21 @@ function comparisonFor(rs: readonly RunResult[], shards: number, bare: readonly 
   }
   const sameRun = bare.find((b) => b.n === ref.n);
   if (sameRun) lines.push(row([`bench/bare.ts, this run, N=${ref.n} (same stack, no whepd features)`, f(sameRun.usPerPacketPerViewer, 2), `whepd = ${f(us / sameRun.usPerPacketPerViewer, 2)}x`]));
-  const lossOk = ref.delivery.lossPctWorst === 0 && ref.viewers === ref.n;
+  const lossOk = worstLoss(ref) === 0 && ref.viewers === ref.n;
+  const latency = ref.probe?.latencyMs ?? ref.delivery.latencyMs;
   const kf = ref.joins?.postToKeyframeMs.p50;
   lines.push(
     '',
     '| target (issue 6) | measured | verdict |',
     '| --- | --- | --- |',
     row(['<= 6 µs per packet per viewer', f(us, 2), verdict(us <= 6)]),
-    row(['0% loss', `worst viewer ${f(ref.delivery.lossPctWorst, 3)}%${ref.viewers === ref.n ? '' : ` (${ref.n - ref.viewers} of ${ref.n} viewers never connected)`}`, verdict(lossOk)]),
+    row(['0% loss', `worst viewer ${f(worstLoss(ref), 3)}%${ref.viewers === ref.n ? '' : ` (${ref.n - ref.viewers} of ${ref.n} viewers never connected)`}`, verdict(lossOk)]),
     row(['RSS per viewer <= 0.5 MB', f(ref.rssPerViewerMB, 3), verdict(ref.rssPerViewerMB <= 0.5)]),
-    row(['added latency p99 <= 5 ms', `${f(ref.delivery.latencyMs.p99)} ms (tap→viewer, includes the receiver's own delay)`, verdict(ref.delivery.latencyMs.p99 <= 5)]),
+    row([
+      'added latency p99 <= 5 ms',
+      `${f(latency.p99)} ms (tap→${ref.probe ? 'probe viewer' : 'viewer'}, two loopback hops and SRTP included; all ${ref.viewers} viewers: ${f(ref.delivery.latencyMs.p99)} ms, bound by the load generator's receive thread)`,
+      verdict(latency.p99 <= 5),
+    ]),
     row(['event-loop delay p99 <= 20 ms', ref.eventLoop.p99Ms === null ? 'not exposed' : `${f(ref.eventLoop.p99Ms)} ms`, verdict(ref.eventLoop.p99Ms === null ? undefined : ref.eventLoop.p99Ms <= 20)]),
     row(['POST→201 p50 <= 20 ms', `${f(ref.joins?.postTo201Ms.p50)} ms`, verdict(ref.joins ? ref.joins.postTo201Ms.p50 <= 20 : undefined)]),
     row(['POST→first keyframe p50 <= 550 ms (1 s GOP)', `${f(kf, 0)} ms`, verdict(kf === undefined ? undefined : kf <= 550)]),
@@ -197,9 +207,13 @@ What each figure is:
 - **loss**: packets the tap forwarded (from 0.5 s into the window to 1 s before its end) that a viewer
   had not received 3 s after the window; **seq gaps**: sequence discontinuities a viewer saw.
 - **tap→viewer**: from the tap's send into whepd's socket to the receiving client's callback, over every
-  (viewer, packet) pair. It includes two loopback hops, whepd, SRTP in and out, and the load generator's own
-  scheduling delay; WhepClient stamps with Date.now(), so each value is +-0.5 ms. **last viewer**: per
-  packet, the latest viewer. **fan-out skew**: per packet, last arrival minus first arrival across viewers.
+  (viewer, packet) pair. It includes two loopback hops, whepd, SRTP in and out, and the receiver's own
+  scheduling delay; WhepClient stamps with Date.now(), so each value is +-0.5 ms. **probe**: from N=10 the
+  last 4 of the N viewers join from a second, lightly loaded receiver process; their figure is whepd's
+  added latency. **all viewers**: every viewer, including the load generator's N-4, whose single libjuice
+  receive thread decrypts a keyframe burst for every viewer in turn (the bare forwarder shows the same
+  figure). **last viewer**: per packet, the latest viewer of the load generator. **fan-out skew**: per
+  packet, last arrival minus first arrival across the load generator's viewers.
 - **whepd loop delay**: the event-loop delay of whepd's main process (the HTTP thread) p99/max over the window, from its /metrics
   (prom-client's monitorEventLoopDelay at 10 ms resolution, reset by the scrape at the window start).
   **GET /whep**: latency of \`GET /whep/bench\` polled every 50 ms from the orchestrator, a proxy

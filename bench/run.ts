@@ -32,6 +32,7 @@ const ns = (process.env['BENCH_N'] ?? '1,10,50,100,200').split(',').map(Number).
 const shardCounts = (process.env['BENCH_SHARDS'] ?? '0,2').split(',').map(Number).filter((n) => n >= 0);
 const bareNs = (process.env['BENCH_BARE_N'] ?? '100').split(',').map(Number).filter((n) => n > 0);
 const windowS = Number(process.env['BENCH_WINDOW_S'] ?? 20);
+const PROBE_VIEWERS = 4;
 const joinsPerRun = Number(process.env['BENCH_JOINS'] ?? 16);
 const profile = process.env['BENCH_PROFILE'] === '1';
 const ffmpegPath = process.env['FFMPEG'] ?? 'ffmpeg';
@@ -93,7 +94,7 @@ function shardPids(whepd: number, ffmpeg: number | undefined): number[] {
 
 const sum = (pids: readonly number[], read: (pid: number) => number | undefined) => pids.reduce((a, p) => a + (read(p) ?? 0), 0);
 
-function sample(whepd: number, shards: readonly number[], ffmpeg: number | undefined, load: number, tap: number): Sample {
+function sample(whepd: number, shards: readonly number[], ffmpeg: number | undefined, load: number, probe: number | undefined, tap: number): Sample {
   return {
     harness: (cpuMicros(tap) ?? 0) + (cpuMicros(process.pid) ?? 0),
     at: nowMs(),
@@ -101,7 +102,7 @@ function sample(whepd: number, shards: readonly number[], ffmpeg: number | undef
     whepdMain: mainThreadCpuMicros(whepd) ?? 0,
     shards: sum(shards, cpuMicros),
     ffmpeg: ffmpeg ? (cpuMicros(ffmpeg) ?? 0) : 0,
-    load: cpuMicros(load) ?? 0,
+    load: (cpuMicros(load) ?? 0) + (probe ? (cpuMicros(probe) ?? 0) : 0),
     loadMain: mainThreadCpuMicros(load) ?? 0,
     machine: machineCpu(),
   };
@@ -183,19 +184,33 @@ async function runOnce(n: number, shards: number, source: string, gateway: 'whep
     live.helpers.push(load);
     await load.ask(undefined, 15000, 'load start');
     const endpoint = `${whepd.url}/whep/bench`;
-    const connect = await load.ask<ConnectResult>({ type: 'connect', endpoint, n, concurrency: 4, timeoutMs: 15000 } satisfies LoadRequest, 30000 + n * 2000, 'connect');
+    // From N=10 on, the last PROBE_VIEWERS viewers live in a second, lightly loaded process: the
+    // load generator's single receive thread queues a keyframe burst to N viewers for tens of ms,
+    // so only the probes' latency is whepd's own (plus two loopback hops and SRTP).
+    const probes = n >= 10 ? PROBE_VIEWERS : 0;
+    const connect = await load.ask<ConnectResult>({ type: 'connect', endpoint, n: n - probes, concurrency: 4, timeoutMs: 15000 } satisfies LoadRequest, 30000 + n * 2000, 'connect');
+    let probe: Helper | undefined;
+    let probeConnect: ConnectResult | undefined;
+    if (probes > 0) {
+      probe = new Helper('load.ts', []);
+      live.helpers.push(probe);
+      await probe.ask(undefined, 15000, 'probe start');
+      probeConnect = await probe.ask<ConnectResult>({ type: 'connect', endpoint, n: probes, concurrency: 1, timeoutMs: 15000 } satisfies LoadRequest, 60000, 'probe connect');
+    }
     await sleep(3000);
 
     // The steady window.
     await scrapeMetrics(whepd.url);
     const drops0 = { whepd: sum(whepdPids, (p) => udpDrops(p).drops), load: udpDrops(load.child.pid!).drops };
     await load.ask({ type: 'windowStart' } satisfies LoadRequest, 10000, 'window start');
-    const s0 = sample(whepd.pid, shardList, ffmpegPid, load.child.pid!, tap.child.pid!);
+    await probe?.ask({ type: 'windowStart' } satisfies LoadRequest, 10000, 'probe window start');
+    const s0 = sample(whepd.pid, shardList, ffmpegPid, load.child.pid!, probe?.child.pid, tap.child.pid!);
     const poll = pollHttp(endpoint);
     await sleep(windowS * 1000);
     const httpMs = await poll.stop();
-    const s1 = sample(whepd.pid, shardList, ffmpegPid, load.child.pid!, tap.child.pid!);
+    const s1 = sample(whepd.pid, shardList, ffmpegPid, load.child.pid!, probe?.child.pid, tap.child.pid!);
     const win = await load.ask<WindowResult>({ type: 'windowStop' } satisfies LoadRequest, 10000, 'window stop');
+    await probe?.ask<WindowResult>({ type: 'windowStop' } satisfies LoadRequest, 10000, 'probe window stop');
     const scrape = await scrapeMetrics(whepd.url);
     const rssN = sum(whepdPids, rssBytes);
     const drops1 = { whepd: sum(whepdPids, (p) => udpDrops(p).drops), load: udpDrops(load.child.pid!).drops };
@@ -213,6 +228,7 @@ async function runOnce(n: number, shards: number, source: string, gateway: 'whep
     // Two more seconds of recording: a packet of the window counts as lost only if it is later than ~3 s.
     await sleep(2000);
     const analyzed = await load.ask<{ figures: DeliveryFigures }>({ type: 'analyze', sent: [trim(0), trim(1)], cutoff: s1.at - 1000 } satisfies LoadRequest, 60000, 'analyze');
+    const probed = probe ? await probe.ask<{ figures: DeliveryFigures }>({ type: 'analyze', sent: [trim(0), trim(1)], cutoff: s1.at - 1000 } satisfies LoadRequest, 60000, 'probe analyze') : undefined;
     const joins = joinCount > 0 ? await load.ask<JoinResult>({ type: 'joins', endpoint, count: joinCount, timeoutMs: 10000 } satisfies LoadRequest, joinCount * 15000, 'joins') : undefined;
 
     const wallS = (s1.at - s0.at) / 1000;
@@ -221,13 +237,13 @@ async function runOnce(n: number, shards: number, source: string, gateway: 'whep
     // CPU used on this machine by processes the benchmark did not start (other jobs), in % of a core.
     const ours = (cpu('whepd') + cpu('ffmpeg') + cpu('load') + cpu('harness')) / (wallS * 1e4);
     const foreignPct = Math.max(0, machineBusyPct * availableParallelism() - ours);
-    const viewers = connect.connected;
+    const viewers = connect.connected + (probeConnect?.connected ?? 0);
     const r: RunResult = {
       n,
       gateway,
       shards,
       viewers,
-      connectFailed: connect.failed,
+      connectFailed: connect.failed + (probeConnect?.failed ?? 0),
       windowS: round(wallS, 1)!,
       inputPps: round(inputPackets / wallS, 1)!,
       whepdCpuPct: round((100 * cpu('whepd')) / (wallS * 1e6), 1)!,
@@ -240,6 +256,7 @@ async function runOnce(n: number, shards: number, source: string, gateway: 'whep
       rss0MB: round(rss0 / 2 ** 20, 1)!,
       rssPerViewerMB: round((rssN - rss0) / 2 ** 20 / Math.max(1, viewers), 3)!,
       delivery: analyzed.figures,
+      probe: probed ? { viewers: probed.figures.viewers, latencyMs: probed.figures.latencyMs, lossPctWorst: probed.figures.lossPctWorst, gapsWorst: probed.figures.gapsWorst } : null,
       udpDrops: { whepd: drops1.whepd - drops0.whepd, load: drops1.load - drops0.load },
       eventLoop: { p99Ms: scrape.eventLoopP99Ms ?? null, maxMs: scrape.eventLoopMaxMs ?? null },
       httpGetMs: summary(httpMs),
@@ -260,6 +277,10 @@ async function runOnce(n: number, shards: number, source: string, gateway: 'whep
 
     await load.ask({ type: 'close' } satisfies LoadRequest, 20000, 'load close').catch(() => undefined);
     load.kill();
+    if (probe) {
+      await probe.ask({ type: 'close' } satisfies LoadRequest, 20000, 'probe close').catch(() => undefined);
+      probe.kill();
+    }
     await stopWhepd(whepd, live.ffmpeg);
     live.whepd = undefined;
     live.ffmpeg = [];
