@@ -117,6 +117,7 @@ export class ShardPool {
   #nextPeer = 0;
   #nextReq = 0;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(o: ShardPoolOptions) {
     this.#log = o.log;
@@ -367,9 +368,16 @@ export class ShardPool {
     }
   }
 
-  /** Closes every peer and ends the shard processes (SIGKILL by PID after a grace). */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Closes every peer and ends the shard processes (SIGKILL by PID after a grace). Idempotent:
+   * every caller gets the same promise.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     const waits = this.#shards.map(
       (s) =>
