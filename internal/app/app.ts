@@ -64,7 +64,10 @@ export class App extends EventEmitter {
       shards ? shards.createPeer(stream.id, offer, plan, ids) : ViewerPeer.answer(offer, plan, ids, stream.media, net);
     this.#authorizer = App.#buildAuthorizer(config);
     this.#rateLimiter = new RateLimiter(config.rateLimit);
-    this.metrics = new Metrics({ streams: () => [...streams.values()].map((s) => s.status()) });
+    this.metrics = new Metrics({
+      streams: () => [...streams.values()].map((s) => s.status()),
+      ...(shards ? { shards: () => ({ viewers: shards.load, restarts: shards.restarts }) } : {}),
+    });
     const http = new Hono();
     http.use('*', corsMiddleware(config.http.corsOrigins));
     http.route(

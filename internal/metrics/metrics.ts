@@ -9,6 +9,8 @@ import type { StreamStatus } from '../stream/index.js';
 /** What the metrics read at scrape time. */
 export interface MetricsSources {
   streams(): Iterable<StreamStatus>;
+  /** Viewers held by each shard process and shard restarts, when webrtc.shards > 0. */
+  shards?(): { viewers: readonly number[]; restarts: number };
 }
 
 /** A session as the metrics see it (a WHEP Session fits). */
@@ -85,6 +87,13 @@ export class Metrics {
           c.inc({ stream: s.id, kind: 'audio' }, audio);
         }
       });
+    if (sources.shards) {
+      const shards = sources.shards.bind(sources);
+      gauge('whepd_shard_viewers', 'Viewer peers held by each shard process.', ['shard'], (g) => {
+        shards().viewers.forEach((n, i) => g.set({ shard: String(i) }, n));
+      });
+      counter('whepd_shard_restarts_total', 'Shard processes that exited and were replaced.', [], (c) => c.inc(shards().restarts));
+    }
     perKind('whepd_rtp_in_packets_total', 'RTP packets received from FFmpeg.', (s) => [s.video.packets, s.audio.packets]);
     perKind('whepd_rtp_in_bytes_total', 'RTP bytes received from FFmpeg.', (s) => [s.video.bytes, s.audio.bytes]);
     perKind('whepd_rtp_junk_packets_total', 'Datagrams dropped on the ingest ports (not valid RTP of the expected type).', (s) => [s.video.junk, s.audio.junk]);

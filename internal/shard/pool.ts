@@ -115,6 +115,7 @@ export class ShardPool {
   readonly #log: Logger;
   readonly #net: PeerNetworkOptions;
   #nextPeer = 0;
+  #restarts = 0;
   #nextReq = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -139,6 +140,11 @@ export class ShardPool {
   /** Number of shard processes. */
   get size(): number {
     return this.#shards.length;
+  }
+
+  /** Shard processes that exited unexpectedly and were replaced (or are being). */
+  get restarts(): number {
+    return this.#restarts;
   }
 
   /** Viewers per shard, in shard order. */
@@ -363,6 +369,7 @@ export class ShardPool {
     shard.viewersPerStream.clear();
     for (const { index } of this.#outlets.values()) this.#countViewer(shard, index, 0);
     if (!this.#closed) {
+      this.#restarts++;
       // A shard that died is replaced so the pool keeps its size.
       this.#spawn(shard.index, 15000).catch((err) => this.#log.error({ err, shard: shard.index }, 'shard restart failed'));
     }

@@ -75,6 +75,9 @@ t.test('a SIGKILLed shard closes only its own viewers and is replaced', async (t
   process.kill(victim, 'SIGKILL');
   await waitUntil(() => app.registry.list().length === 1, 5000, 'the killed shard’s session to close');
   await waitUntil(() => app.shards!.pids.length === 2 && !app.shards!.pids.includes(victim), 10000, 'a replacement shard');
+  const metrics = await (await fetch(`${app.url}/metrics`)).text();
+  t.match(metrics, /^whepd_shard_restarts_total 1$/m, 'the restart is counted');
+  t.match(metrics, /^whepd_shard_viewers\{shard="1"\} 1$/m, 'the surviving shard still holds its viewer');
   for (const pid of app.shards!.pids) pids.add(pid);
   const survivor = [a, b].find((c) => c.post && app.registry.list().some((s) => c.resourceUrl?.endsWith(s.id)))!;
   const n = survivor.video.length;
