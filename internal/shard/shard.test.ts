@@ -6,6 +6,7 @@
  * replaced; an FFmpeg exit tears down every sharded viewer; closing whepd ends every shard.
  */
 import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { buildNack } from '../rtp/index.js';
 import { WhepClient, answerTrack, processRunning, releaseWebRtc, spsSizeFromPayload, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
 
@@ -101,4 +102,27 @@ t.test('an FFmpeg exit tears down sharded viewers; closing whepd ends the shards
   await waitUntil(() => app.shards!.load.every((n) => n === 0), 5000, 'the shards to drop every viewer');
   await app.close();
   t.ok(pids.every((pid) => !processRunning(pid)), 'no shard process left after close');
+});
+
+t.test('an offer libdatachannel refuses in a shard gets the same 400 and leaves no peer behind', async (t) => {
+  const app = await startTestApp({ webrtc: { shards: 2 } });
+  const pids = app.shards!.pids;
+  t.teardown(async () => {
+    await app.close();
+    for (const pid of pids) if (processRunning(pid)) process.kill(pid, 'SIGKILL');
+  });
+  await waitLive(app, 'demo');
+  const offer = readFileSync('fixtures/offers/chromium-recvonly.sdp', 'utf8');
+  for (const [what, body] of [
+    ['no fingerprint', offer.replace(/^a=fingerprint:.*\r?\n/gm, '')],
+    ['a malformed fingerprint', offer.replace(/^a=fingerprint:.*$/gm, 'a=fingerprint:sha-256 zz')],
+    ['no ICE password', offer.replace(/^a=ice-pwd:.*\r?\n/gm, '')],
+    ['a malformed candidate', offer.replace(/^(a=mid:0\r?\n)/m, '$1a=candidate:garbage\r\n')],
+  ] as const) {
+    const res = await fetch(`${app.url}/whep/demo`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body });
+    t.equal(res.status, 400, `${what}: 400`);
+    t.match(await res.text(), /^offer (rejected: libdatachannel error|has a malformed ICE candidate)/, `${what}: the shard's reason`);
+  }
+  t.same(app.shards!.load, [0, 0], 'no peer left in the shards');
+  t.equal(app.registry.list().length, 0, 'no session');
 });
