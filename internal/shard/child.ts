@@ -6,7 +6,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { PacketHistory } from '../rtp/index.js';
-import { ViewerFanout } from '../stream/index.js';
+import { VIDEO_HISTORY_PACKETS, ViewerFanout } from '../stream/index.js';
 import type { StreamViewer } from '../stream/index.js';
 import { ViewerPeer } from '../webrtc/index.js';
 import type { PeerMedia, PeerNetworkOptions } from '../webrtc/index.js';
@@ -14,8 +14,6 @@ import { KIND_AUDIO, KIND_VIDEO_SPS, MEDIA_HEADER_BYTES } from './protocol.js';
 import type { FromShard, PeerFigures, StreamFigures, ToShard } from './protocol.js';
 
 const STATS_INTERVAL_MS = 500;
-// Same window as a Stream's own history (internal/stream/stream.ts).
-const VIDEO_HISTORY_PACKETS = 512;
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** One viewer in this shard, as the fan-out sees it. */
@@ -122,7 +120,7 @@ function candidate(m: Extract<ToShard, { t: 'candidate' }>): void {
 }
 
 function reportStats(): void {
-  if (viewers.size === 0 && streams.every((s) => !s || s.fanout.out.videoPackets === 0)) return;
+  if (streams.length === 0) return;
   const peers: PeerFigures[] = [];
   for (const [id, { viewer }] of viewers) {
     const p = viewer.peer;
@@ -166,7 +164,7 @@ process.on('message', (m: ToShard) => {
     case 'reset': {
       const s = streams[m.stream];
       if (!s) break;
-      for (const v of s.fanout.clear()) v.peer.close();
+      for (const v of s.fanout.clear()) v.streamEnded();
       s.history.clear();
       break;
     }

@@ -31,15 +31,24 @@ export interface ShardPoolOptions {
 const ANSWER_SLACK_MS = 5000;
 const EXIT_GRACE_MS = 2000;
 
+/** Adds one shard's reported delivery figures for a stream to a running total. */
+function addFigures(total: { out: OutCounters; sent: number; missing: number }, f: StreamFigures): void {
+  total.out.videoPackets += f[1];
+  total.out.videoBytes += f[2];
+  total.out.audioPackets += f[3];
+  total.out.audioBytes += f[4];
+  total.sent += f[5];
+  total.missing += f[6];
+}
+
 /** One shard process and what the main process knows of it. */
 class Shard {
-  readonly peers = new Map<number, { peer: ShardPeer; stream: number }>();
-  /** Viewers per stream index, to relay only the streams a shard needs. */
-  readonly viewersPerStream = new Map<number, number>();
+  readonly peers = new Map<number, ShardPeer>();
+  /** Stream indexes this shard was told about; it is sent their packets from then on. */
   readonly streamsKnown = new Set<number>();
   /** Last reported delivery figures per stream index. */
   readonly figures = new Map<number, StreamFigures>();
-  readonly answers = new Map<number, { resolve: (p: ShardPeer) => void; reject: (e: Error) => void; stream: number }>();
+  readonly answers = new Map<number, { resolve: (p: ShardPeer) => void; reject: (e: Error) => void }>();
   readonly candidates = new Map<number, (error: string | undefined) => void>();
   socket: Socket | undefined;
   exited = false;
@@ -87,7 +96,9 @@ class ShardOutlet implements StreamOutlet {
     this.#relay(this.#headers[2] as Buffer, packet);
   }
 
-  // Connected sockets send at once (no address lookup), so the packet may be reused after.
+  // A connected socket skips the address lookup; dgram copies the list, not the bytes. The only
+  // later change to the packet is a local viewer group's payload type, which a shard rewrites
+  // anyway, and with shards every viewer is in a shard.
   #relay(header: Buffer, packet: Buffer): void {
     const targets = this.targets;
     if (targets.length === 0) return;
@@ -111,7 +122,9 @@ class ShardOutlet implements StreamOutlet {
 /** The pool of shard processes. */
 export class ShardPool {
   readonly #shards: Shard[] = [];
-  readonly #outlets = new Map<string, { index: number; outlet: ShardOutlet }>();
+  /** Outlets by stream index; the index is what the media header carries. */
+  readonly #outlets: ShardOutlet[] = [];
+  readonly #streamIndex = new Map<string, number>();
   readonly #log: Logger;
   readonly #net: PeerNetworkOptions;
   #nextPeer = 0;
@@ -198,16 +211,18 @@ export class ShardPool {
 
   /** The outlet to add to stream `streamId` (one per stream id). */
   outlet(streamId: string): StreamOutlet {
-    let entry = this.#outlets.get(streamId);
-    if (!entry) {
-      const index = this.#outlets.size;
-      const outlet = new ShardOutlet(index, () => {
-        for (const s of this.#shards) if (s.streamsKnown.has(index)) s.send({ t: 'reset', stream: index });
-      });
-      entry = { index, outlet };
-      this.#outlets.set(streamId, entry);
+    let index = this.#streamIndex.get(streamId);
+    if (index === undefined) {
+      const i = this.#outlets.length;
+      this.#outlets.push(
+        new ShardOutlet(i, () => {
+          for (const s of this.#shards) if (s.streamsKnown.has(i)) s.send({ t: 'reset', stream: i });
+        }),
+      );
+      this.#streamIndex.set(streamId, i);
+      index = i;
     }
-    return entry.outlet;
+    return this.#outlets[index] as ShardOutlet;
   }
 
   /**
@@ -215,14 +230,14 @@ export class ShardPool {
    * complete; rejects with the shard's error status (400, 504) otherwise.
    */
   createPeer(streamId: string, offer: string, plan: OfferPlan, ids: { video: TrackIdentity; audio: TrackIdentity }): Promise<ShardPeer> {
-    const entry = this.#outlets.get(streamId);
+    const index = this.#streamIndex.get(streamId);
     const live = this.#shards.filter((s) => !s.exited && s.socket);
-    if (this.#closed || !entry || live.length === 0) return Promise.reject(new WhepdError('SHARD_UNAVAILABLE', 503, 'no shard process can take the viewer', { retryAfter: 2 }));
+    if (this.#closed || index === undefined || live.length === 0) return Promise.reject(new WhepdError('SHARD_UNAVAILABLE', 503, 'no shard process can take the viewer', { retryAfter: 2 }));
     const shard = live.reduce((a, b) => (b.peers.size + b.answers.size < a.peers.size + a.answers.size ? b : a));
-    if (!shard.streamsKnown.has(entry.index)) {
-      shard.send({ t: 'stream', index: entry.index, id: streamId });
-      shard.streamsKnown.add(entry.index);
-      this.#countViewer(shard, entry.index, 0);
+    if (!shard.streamsKnown.has(index)) {
+      shard.send({ t: 'stream', index, id: streamId });
+      shard.streamsKnown.add(index);
+      this.#retarget(index);
     }
     const id = ++this.#nextPeer;
     return new Promise<ShardPeer>((resolve, reject) => {
@@ -232,7 +247,6 @@ export class ShardPool {
         reject(new WhepdError('SHARD_TIMEOUT', 504, 'the shard did not answer in time'));
       }, this.#net.gatheringTimeoutMs + ANSWER_SLACK_MS);
       shard.answers.set(id, {
-        stream: entry.index,
         resolve: (p) => {
           clearTimeout(timer);
           resolve(p);
@@ -242,7 +256,7 @@ export class ShardPool {
           reject(e);
         },
       });
-      shard.send({ t: 'answer', id, stream: entry.index, offer, plan, ids });
+      shard.send({ t: 'answer', id, stream: index, offer, plan, ids });
     });
   }
 
@@ -256,26 +270,16 @@ export class ShardPool {
           shard.send({ t: 'candidate', id, req, candidate, mid });
         }),
       closePeer: (id: number) => {
-        const entry = shard.peers.get(id);
-        if (!entry) return;
-        shard.peers.delete(id);
-        shard.send({ t: 'close', id });
-        this.#countViewer(shard, entry.stream, -1);
+        if (shard.peers.delete(id)) shard.send({ t: 'close', id });
       },
     };
   }
 
-  #countViewer(shard: Shard, streamIndex: number, delta: number): void {
-    if (streamIndex < 0) return;
-    const n = (shard.viewersPerStream.get(streamIndex) ?? 0) + delta;
-    if (n > 0) shard.viewersPerStream.set(streamIndex, n);
-    else shard.viewersPerStream.delete(streamIndex);
-    for (const { index, outlet } of this.#outlets.values()) {
-      if (index !== streamIndex) continue;
-      // Shards that know the stream keep getting it, so the history of the next viewer's shard
-      // holds the keyframe it may replay.
-      outlet.targets = this.#shards.filter((s) => !s.exited && s.socket && s.streamsKnown.has(index)).map((s) => s.socket as Socket);
-    }
+  // Shards that know a stream keep getting its packets, viewers or not, so the history of the
+  // next viewer's shard holds the keyframe it may replay.
+  #retarget(index: number): void {
+    const outlet = this.#outlets[index];
+    if (outlet) outlet.targets = this.#shards.filter((s) => !s.exited && s.socket && s.streamsKnown.has(index)).map((s) => s.socket as Socket);
   }
 
   #onMessage(shard: Shard, m: FromShard): void {
@@ -288,8 +292,7 @@ export class ShardPool {
           return;
         }
         const peer = new ShardPeer(m.id, m.sdp, m.remoteCandidates, this.#link(shard));
-        shard.peers.set(m.id, { peer, stream: pending.stream });
-        this.#countViewer(shard, pending.stream, +1);
+        shard.peers.set(m.id, peer);
         pending.resolve(peer);
         break;
       }
@@ -304,16 +307,16 @@ export class ShardPool {
         shard.candidates.delete(m.req);
         break;
       case 'state':
-        shard.peers.get(m.id)?.peer.stateChanged(m.state);
+        shard.peers.get(m.id)?.stateChanged(m.state);
         break;
       case 'videoStarted':
-        shard.peers.get(m.id)?.peer.videoStarted();
+        shard.peers.get(m.id)?.videoStarted();
         break;
       case 'closed':
-        shard.peers.get(m.id)?.peer.gone();
+        shard.peers.get(m.id)?.gone();
         break;
       case 'stats':
-        for (const f of m.peers) shard.peers.get(f[0])?.peer.figures(f);
+        for (const f of m.peers) shard.peers.get(f[0])?.figures(f);
         for (const f of m.streams) shard.figures.set(f[0], f);
         this.#sumFigures();
         break;
@@ -323,24 +326,16 @@ export class ShardPool {
   }
 
   #sumFigures(): void {
-    for (const { index, outlet } of this.#outlets.values()) {
-      const o = { ...outlet.retired.out };
-      let sent = outlet.retired.sent;
-      let missing = outlet.retired.missing;
+    this.#outlets.forEach((outlet, index) => {
+      const total = { out: { ...outlet.retired.out }, sent: outlet.retired.sent, missing: outlet.retired.missing };
       for (const s of this.#shards) {
         const f = s.figures.get(index);
-        if (!f) continue;
-        o.videoPackets += f[1];
-        o.videoBytes += f[2];
-        o.audioPackets += f[3];
-        o.audioBytes += f[4];
-        sent += f[5];
-        missing += f[6];
+        if (f) addFigures(total, f);
       }
-      Object.assign(outlet.out, o);
-      outlet.retransmits.sent = sent;
-      outlet.retransmits.missing = missing;
-    }
+      Object.assign(outlet.out, total.out);
+      outlet.retransmits.sent = total.sent;
+      outlet.retransmits.missing = total.missing;
+    });
   }
 
   #onExit(shard: Shard, code: number | null, signal: NodeJS.Signals | null): void {
@@ -348,26 +343,17 @@ export class ShardPool {
     shard.socket?.close();
     shard.socket = undefined;
     if (!this.#closed) this.#log.error({ shard: shard.index, code, signal, viewers: shard.peers.size }, 'shard process exited; its viewers are closed');
-    for (const { index, outlet } of this.#outlets.values()) {
+    this.#outlets.forEach((outlet, index) => {
       const f = shard.figures.get(index);
-      if (f) {
-        const r = outlet.retired;
-        r.out.videoPackets += f[1];
-        r.out.videoBytes += f[2];
-        r.out.audioPackets += f[3];
-        r.out.audioBytes += f[4];
-        r.sent += f[5];
-        r.missing += f[6];
-      }
-    }
+      if (f) addFigures(outlet.retired, f);
+    });
     shard.figures.clear();
     for (const pending of shard.answers.values()) pending.reject(new WhepdError('SHARD_EXITED', 503, 'the shard process exited', { retryAfter: 2 }));
     shard.answers.clear();
     for (const resolve of shard.candidates.values()) resolve(undefined);
     shard.candidates.clear();
-    for (const { peer } of [...shard.peers.values()]) peer.gone();
-    shard.viewersPerStream.clear();
-    for (const { index } of this.#outlets.values()) this.#countViewer(shard, index, 0);
+    for (const peer of [...shard.peers.values()]) peer.gone();
+    this.#outlets.forEach((_, index) => this.#retarget(index));
     if (!this.#closed) {
       this.#restarts++;
       // A shard that died is replaced so the pool keeps its size.

@@ -6,22 +6,33 @@
  * replaced; an FFmpeg exit tears down every sharded viewer; closing whepd ends every shard.
  */
 import t from 'tap';
+import type { Test } from 'tap';
+import type { App } from '../app/index.js';
 import { readFileSync } from 'node:fs';
 import { buildNack } from '../rtp/index.js';
 import { WhepClient, answerTrack, processRunning, releaseWebRtc, spsSizeFromPayload, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
 
+/**
+ * whepd with two shard processes. Teardown closes it, then SIGKILLs by PID any shard (first ones
+ * and replacements) that close() left behind, so a failing test cannot leak processes.
+ */
+async function startShardedApp(t: Test): Promise<App> {
+  const app = await startTestApp({ webrtc: { shards: 2 } });
+  const pids = new Set(app.shards!.pids);
+  t.teardown(async () => {
+      await app.close();
+    for (const pid of pids) if (processRunning(pid)) process.kill(pid, 'SIGKILL');
+  });
+  return app;
+}
+
 const startsWithSps = (payload: Buffer) => spsSizeFromPayload(payload) !== undefined;
 
 t.test('viewers spread over two shard processes receive both tracks from a keyframe', async (t) => {
-  const app = await startTestApp({ webrtc: { shards: 2 } });
-  const shardPids = app.shards!.pids;
-  t.teardown(async () => {
-    await app.close();
-    for (const pid of shardPids) if (processRunning(pid)) process.kill(pid, 'SIGKILL');
-  });
-  t.equal(shardPids.length, 2, 'two shard processes');
+  const app = await startShardedApp(t);
+  t.equal(app.shards!.pids.length, 2, 'two shard processes');
   await waitLive(app, 'demo');
 
   const pts = [108, 102, 108, 96];
@@ -60,12 +71,7 @@ t.test('viewers spread over two shard processes receive both tracks from a keyfr
 });
 
 t.test('a SIGKILLed shard closes only its own viewers and is replaced', async (t) => {
-  const app = await startTestApp({ webrtc: { shards: 2 } });
-  const pids = new Set(app.shards!.pids);
-  t.teardown(async () => {
-    await app.close();
-    for (const pid of pids) if (processRunning(pid)) process.kill(pid, 'SIGKILL');
-  });
+  const app = await startShardedApp(t);
   await waitLive(app, 'demo');
   const a = await WhepClient.connect({ endpoint: `${app.url}/whep/demo` });
   const b = await WhepClient.connect({ endpoint: `${app.url}/whep/demo` });
@@ -79,7 +85,6 @@ t.test('a SIGKILLed shard closes only its own viewers and is replaced', async (t
   const metrics = await (await fetch(`${app.url}/metrics`)).text();
   t.match(metrics, /^whepd_shard_restarts_total 1$/m, 'the restart is counted');
   t.match(metrics, /^whepd_shard_viewers\{shard="1"\} 1$/m, 'the surviving shard still holds its viewer');
-  for (const pid of app.shards!.pids) pids.add(pid);
   const survivor = [a, b].find((c) => c.post && app.registry.list().some((s) => c.resourceUrl?.endsWith(s.id)))!;
   const n = survivor.video.length;
   await survivor.waitFor(() => survivor.video.length >= n + 30, 5000, 'the other shard’s viewer still receiving');
@@ -90,7 +95,7 @@ t.test('a SIGKILLed shard closes only its own viewers and is replaced', async (t
 });
 
 t.test('an FFmpeg exit tears down sharded viewers; closing whepd ends the shards', async (t) => {
-  const app = await startTestApp({ webrtc: { shards: 2 } });
+  const app = await startShardedApp(t);
   const pids = app.shards!.pids;
   await waitLive(app, 'demo');
   const clients = [await WhepClient.connect({ endpoint: `${app.url}/whep/demo` }), await WhepClient.connect({ endpoint: `${app.url}/whep/demo` })];
@@ -105,12 +110,7 @@ t.test('an FFmpeg exit tears down sharded viewers; closing whepd ends the shards
 });
 
 t.test('an offer libdatachannel refuses in a shard gets the same 400 and leaves no peer behind', async (t) => {
-  const app = await startTestApp({ webrtc: { shards: 2 } });
-  const pids = app.shards!.pids;
-  t.teardown(async () => {
-    await app.close();
-    for (const pid of pids) if (processRunning(pid)) process.kill(pid, 'SIGKILL');
-  });
+  const app = await startShardedApp(t);
   await waitLive(app, 'demo');
   const offer = readFileSync('fixtures/offers/chromium-recvonly.sdp', 'utf8');
   for (const [what, body] of [

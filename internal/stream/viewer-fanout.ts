@@ -36,7 +36,7 @@ export interface ViewerFanoutOptions {
 
 /** Default replay window: a viewer starts at most this far behind live, and catches up. */
 export const KEYFRAME_REPLAY_MS = 200;
-// A replay never sends more than this many packets (a 1 s GOP of 2.5 Mbps is about 280).
+// A replay never sends more than this many packets (a 1 s GOP at 2.5 Mbps is about 306).
 const MAX_REPLAY_PACKETS = 400;
 
 /** The viewers of one stream in this process and the packet walk to them. */

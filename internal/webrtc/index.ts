@@ -2,6 +2,6 @@
 export { planAnswer, pickH264, pickOpus, parseFmtp, h264ProfileRank } from './negotiate.js';
 export type { OfferPlan, NegotiatedCodec } from './negotiate.js';
 export { ViewerPeer } from './peer.js';
-export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerCounters, PeerMedia } from './peer.js';
+export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerMedia } from './peer.js';
 export { toRtcIceServers, iceServerLinks } from './ice-servers.js';
 export type { IceServerInput } from './ice-servers.js';

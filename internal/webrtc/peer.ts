@@ -39,17 +39,6 @@ export interface TrackIdentity {
 /** Connection states a peer reports. */
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
-/** Per-peer counters. */
-export interface PeerCounters {
-  packetsSent: number;
-  /** Sends refused because the track was not open or libdatachannel threw. */
-  sendErrors: number;
-  /** Video packets resent on the viewer's NACK. */
-  retransmitted: number;
-  /** NACKed packets no longer (or never) in the stream's history. */
-  retransmitMissed: number;
-}
-
 /** The stream's side of a viewer: what lets the peer answer NACKs. */
 export interface PeerMedia {
   /** The stream's recent video packets, looked up by sequence number. */
@@ -100,10 +89,9 @@ export function holdBackCandidates(offer: string): { offer: string; candidates: 
 
 /**
  * A viewer's PeerConnection. Emits `state` (PeerState) on changes and `close` once. All sends are
- * safe at any time: before the track opens or after close they are counted, never thrown.
+ * safe at any time: before the track opens or after close they are dropped, never thrown.
  */
 export class ViewerPeer extends EventEmitter {
-  readonly counters: PeerCounters = { packetsSent: 0, sendErrors: 0, retransmitted: 0, retransmitMissed: 0 };
   readonly #pc: PeerConnection;
   // Strong references: a garbage-collected Track silently stops delivering.
   readonly #video: Track;
@@ -224,18 +212,15 @@ export class ViewerPeer extends EventEmitter {
     nacked.length = 0;
     const n = nackedSequences(rtcp, this.#videoSsrc, nacked, MAX_RETRANSMITS_PER_RTCP);
     for (let i = 0; i < n; i++) {
+      // Found and missing packets are counted by the history, for the stream's status.
       const packet = history.get(nacked[i] as number);
-      if (!packet) {
-        this.counters.retransmitMissed++;
-        continue;
-      }
+      if (!packet) continue;
       // The history's bytes carry whichever payload type was set last; this viewer's goes in.
       setPayloadType(packet, this.#videoPt);
       try {
         this.#video.sendMessageBinary(packet);
-        this.counters.retransmitted++;
       } catch {
-        this.counters.sendErrors++;
+        // the track closed under us
       }
     }
   }
@@ -342,17 +327,14 @@ export class ViewerPeer extends EventEmitter {
     this.#send(this.#audio, this.#audioOpen, packet);
   }
 
-  // A send before the track opened or after it closed throws in node-datachannel: count instead.
+  // A send before the track opened or after it closed throws in node-datachannel: skip it. The
+  // stream counts what it hands out; nothing reads a per-viewer count, so none is kept here.
   #send(track: Track, open: boolean, packet: Buffer): void {
-    if (!open) {
-      this.counters.sendErrors++;
-      return;
-    }
+    if (!open) return;
     try {
       track.sendMessageBinary(packet);
-      this.counters.packetsSent++;
     } catch {
-      this.counters.sendErrors++;
+      // closed between the open check and the send
     }
   }
 
