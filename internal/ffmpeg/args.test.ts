@@ -172,3 +172,13 @@ t.test('buildProbeArgs() lists streams as JSON with input options before -i', as
   t.ok(args.indexOf('-rtsp_transport') < args.indexOf('-i'));
   t.equal(valueOf(args, '-rtsp_transport'), 'tcp');
 });
+
+t.test('buildFfmpegArgs() puts both RTP outputs on one timeline: the same SR origin, no per-output shift', async (t) => {
+  const { video, audio } = outputs(buildFfmpegArgs(job({ startTimeRealtimeUs: 1796051857301618.25 })));
+  for (const [name, out] of [['video', video], ['audio', audio]] as const) {
+    t.equal(valueOf(out, '-start_time_realtime'), '1796051857301618', `${name}: the shared origin, whole microseconds`);
+    t.equal(valueOf(out, '-avoid_negative_ts'), 'disabled', `${name}: Opus pre-skip kept at negative pts`);
+  }
+  const without = outputs(buildFfmpegArgs(job()));
+  t.equal(valueOf(without.audio, '-start_time_realtime'), undefined, 'no origin unless given');
+});

@@ -25,6 +25,12 @@ export interface FfmpegJob {
   videoPort: number;
   audioPort: number;
   host?: string;
+  /**
+   * Wallclock origin of both RTP outputs (Unix microseconds): FFmpeg's sender reports then map
+   * media time 0 of video and of audio to this same instant (see internal/rtp/sender-report.ts).
+   * Defaults to each output's own header time, which differs between the two outputs.
+   */
+  startTimeRealtimeUs?: number;
 }
 
 function rtpUrl(host: string, port: number): string {
@@ -67,21 +73,33 @@ export function videoCodecArgs(job: FfmpegJob): string[] {
   return args;
 }
 
+/**
+ * Muxer options of each RTP output that keep the two outputs on one media timeline: the same
+ * sender-report origin, and no per-output shift of negative timestamps (FFmpeg would otherwise
+ * move the Opus output, whose first packet carries the encoder delay at pts -312, by 6.5 ms).
+ */
+export function timelineArgs(job: FfmpegJob): string[] {
+  const args = ['-avoid_negative_ts', 'disabled'];
+  if (job.startTimeRealtimeUs !== undefined) args.push('-start_time_realtime', String(Math.round(job.startTimeRealtimeUs)));
+  return args;
+}
+
 /** The full argv (without the ffmpeg binary itself). Never passed through a shell. */
 export function buildFfmpegArgs(job: FfmpegJob): string[] {
   const host = job.host ?? '127.0.0.1';
+  const timeline = timelineArgs(job);
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats'];
   if (job.realtime) args.push('-re');
   if (job.loop) args.push('-stream_loop', '-1');
   args.push(...job.inputArgs, '-i', job.input);
   // Output 1: the first video stream only.
   args.push('-map', '0:v:0', ...videoCodecArgs(job), '-an', '-sn', '-dn');
-  args.push('-f', 'rtp', '-payload_type', String(VIDEO_PT), rtpUrl(host, job.videoPort));
+  args.push(...timeline, '-f', 'rtp', '-payload_type', String(VIDEO_PT), rtpUrl(host, job.videoPort));
   // Output 2: the first audio stream only, as Opus 48 kHz stereo (RFC 7587 requires the 48k clock).
   args.push('-map', '0:a:0', '-vn', '-sn', '-dn');
   args.push('-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', `${job.audioBitrateKbps}k`);
   args.push('-application', 'lowdelay', '-frame_duration', '20');
-  args.push('-f', 'rtp', '-payload_type', String(AUDIO_PT), rtpUrl(host, job.audioPort));
+  args.push(...timeline, '-f', 'rtp', '-payload_type', String(AUDIO_PT), rtpUrl(host, job.audioPort));
   return args;
 }
 

@@ -5,6 +5,8 @@ import type { Test } from 'tap';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { RtpIngest } from './ingest.js';
+import { senderReportBytes, writeSenderReport } from './sender-report.js';
+import type { SenderReport } from './sender-report.js';
 
 const HOST = '127.0.0.1';
 
@@ -53,7 +55,7 @@ t.test('RtpIngest.open() binds an ephemeral loopback port', async (t) => {
   const { ingest } = await openIngest(t);
   t.ok(ingest.port > 0 && ingest.port < 65536, `port ${ingest.port}`);
   t.equal(ingest.closed, false);
-  t.same(ingest.counters, { packets: 0, bytes: 0, junk: 0, rtcp: 0 });
+  t.same(ingest.counters, { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0 });
 });
 
 t.test('RtpIngest.open() rejects when the port is taken', async (t) => {
@@ -122,6 +124,31 @@ t.test('RtpIngest counts RTCP on the same port without delivering it', async (t)
   t.equal(ingest.counters.packets, 1);
   t.equal(received.length, 1);
   t.equal(received[0]?.readUInt16BE(2), 7);
+});
+
+t.test("RtpIngest hands FFmpeg's sender reports (its SSRC only) to onSenderReport", async (t) => {
+  const reports: SenderReport[] = [];
+  const received: Buffer[] = [];
+  const ingest = await RtpIngest.open({ payloadType: 96, onPacket: (p) => received.push(Buffer.from(p)), onSenderReport: (r) => reports.push(r) });
+  t.teardown(() => ingest.close());
+  const sock = await sender(t);
+  const sr = (ssrc: number, rtpTs: number) => {
+    const b = Buffer.alloc(senderReportBytes(1));
+    writeSenderReport(b, { ssrc, ntpMs: 1796051857554, rtp: rtpTs, packets: 0, octets: 0 }, Buffer.from('x'));
+    return b;
+  };
+  // FFmpeg's first SR comes before its first RTP packet: it fixes the SSRC (0x11223344, as rtp()).
+  await send(sock, ingest.port, sr(0x11223344, 1000));
+  await send(sock, ingest.port, sr(0x55555555, 2000)); // someone else's
+  await send(sock, ingest.port, rtp(1));
+  await send(sock, ingest.port, sr(0x11223344, 3000));
+  await send(sock, ingest.port, rtp(2));
+  await waitFor(() => received.length >= 2, 2000, 'the sentinel packet');
+  t.same(reports.map((r) => r.rtp), [1000, 3000], "only the stream's own SRs, in order");
+  t.equal(reports[0]?.ntpMs, 1796051857554);
+  t.equal(ingest.counters.rtcp, 3, 'all three counted as RTCP');
+  t.equal(ingest.counters.senderReports, 2);
+  t.equal(ingest.counters.junk, 0);
 });
 
 t.test('RtpIngest.close() stops delivery at once, even for datagrams already queued', async (t) => {

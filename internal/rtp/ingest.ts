@@ -6,9 +6,14 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { checkRtp } from './packet.js';
+import { readSenderReport } from './sender-report.js';
+import type { SenderReport } from './sender-report.js';
 
 /** Receives every accepted packet; the buffer is the handler's to rewrite in place. */
 export type PacketHandler = (packet: Buffer) => void;
+
+/** Receives FFmpeg's sender reports for this output (its media clock). */
+export type SenderReportHandler = (report: SenderReport) => void;
 
 /** Counters an ingest keeps; read them any time, they only grow. */
 export interface IngestCounters {
@@ -18,6 +23,8 @@ export interface IngestCounters {
   junk: number;
   /** RTCP from FFmpeg on the same port (RFC 5761 mux); not forwarded. */
   rtcp: number;
+  /** FFmpeg's sender reports among them, handed to onSenderReport. */
+  senderReports: number;
 }
 
 /** Options for {@link RtpIngest.open}. */
@@ -29,14 +36,17 @@ export interface IngestOptions {
   /** Port to bind; 0 (default) lets the kernel choose. */
   port?: number;
   onPacket: PacketHandler;
+  /** FFmpeg's SRs (same SSRC as its RTP); other RTCP is only counted. */
+  onSenderReport?: SenderReportHandler;
 }
 
 /** One bound UDP socket feeding RTP packets to a handler. Emits `close` once. */
 export class RtpIngest extends EventEmitter {
-  readonly counters: IngestCounters = { packets: 0, bytes: 0, junk: 0, rtcp: 0 };
+  readonly counters: IngestCounters = { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0 };
   readonly #socket: Socket;
   readonly #pt: number;
   #onPacket: PacketHandler;
+  #onSenderReport: SenderReportHandler | undefined;
   #closed = false;
   #port = 0;
   /** FFmpeg's SSRC, learnt from the first valid packet; a socket serves one FFmpeg run. */
@@ -53,6 +63,7 @@ export class RtpIngest extends EventEmitter {
   static async open(options: IngestOptions): Promise<RtpIngest> {
     const socket = createSocket({ type: 'udp4', reuseAddr: false });
     const ingest = new RtpIngest(socket, options.payloadType, options.onPacket);
+    ingest.#onSenderReport = options.onSenderReport;
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -97,9 +108,20 @@ export class RtpIngest extends EventEmitter {
       this.#onPacket(msg);
     } else if (verdict === 'rtcp') {
       this.counters.rtcp++;
+      this.#receiveRtcp(msg);
     } else {
       this.counters.junk++;
     }
+  }
+
+  // FFmpeg sends its first SR just before its first RTP packet, so an SR may fix the SSRC too.
+  #receiveRtcp(msg: Buffer): void {
+    const report = readSenderReport(msg);
+    if (!report || !this.#onSenderReport) return;
+    if (this.#ssrc === -1) this.#ssrc = report.ssrc;
+    else if (report.ssrc !== this.#ssrc) return;
+    this.counters.senderReports++;
+    this.#onSenderReport(report);
   }
 
   /** Closes the socket; idempotent. Packets after this are never delivered. */
@@ -107,6 +129,7 @@ export class RtpIngest extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#onPacket = () => {};
+    this.#onSenderReport = undefined;
     try {
       this.#socket.close();
     } catch {

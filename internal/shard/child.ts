@@ -5,8 +5,8 @@
  * viewers over processes to use more than one core.
  */
 import { createSocket } from 'node:dgram';
-import { PacketHistory } from '../rtp/index.js';
-import { VIDEO_HISTORY_PACKETS, ViewerFanout } from '../stream/index.js';
+import { MediaClock, PacketHistory } from '../rtp/index.js';
+import { AUDIO_CLOCK_RATE, VIDEO_CLOCK_RATE, VIDEO_HISTORY_PACKETS, ViewerFanout } from '../stream/index.js';
 import type { StreamViewer } from '../stream/index.js';
 import { ViewerPeer } from '../webrtc/index.js';
 import type { PeerMedia, PeerNetworkOptions } from '../webrtc/index.js';
@@ -56,6 +56,7 @@ interface ShardStream {
   readonly id: string;
   readonly fanout: ViewerFanout<ShardViewer>;
   readonly history: PacketHistory;
+  readonly clock: MediaClock;
   readonly media: PeerMedia;
 }
 
@@ -149,7 +150,14 @@ process.on('message', (m: ToShard) => {
       break;
     case 'stream': {
       const history = new PacketHistory(VIDEO_HISTORY_PACKETS);
-      streams[m.index] ??= { id: m.id, fanout: new ViewerFanout<ShardViewer>({ history }), history, media: { videoHistory: history } };
+      const clock = new MediaClock(VIDEO_CLOCK_RATE, AUDIO_CLOCK_RATE);
+      streams[m.index] ??= { id: m.id, fanout: new ViewerFanout<ShardViewer>({ history }), history, clock, media: { videoHistory: history, clock } };
+      break;
+    }
+    case 'clock': {
+      const s = streams[m.stream];
+      if (m.kind === 'video') s?.clock.setVideo(m);
+      else s?.clock.setAudio(m);
       break;
     }
     case 'answer':
@@ -166,6 +174,7 @@ process.on('message', (m: ToShard) => {
       if (!s) break;
       for (const v of s.fanout.clear()) v.streamEnded();
       s.history.clear();
+      s.clock.reset();
       break;
     }
     case 'exit':

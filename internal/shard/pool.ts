@@ -14,6 +14,7 @@ import { WhepdError } from '../errors/index.js';
 import { emptyOutCounters } from '../stream/index.js';
 import type { OutCounters, StreamOutlet } from '../stream/index.js';
 import type { OfferPlan, PeerNetworkOptions, TrackIdentity } from '../webrtc/index.js';
+import type { ClockPoint } from '../rtp/index.js';
 import { KIND_AUDIO, KIND_VIDEO, KIND_VIDEO_SPS } from './protocol.js';
 import type { FromShard, StreamFigures, ToShard } from './protocol.js';
 import { ShardPeer } from './shard-peer.js';
@@ -77,8 +78,11 @@ class ShardOutlet implements StreamOutlet {
   readonly #headers: Buffer[];
   readonly #parts: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)];
   readonly #onReset: () => void;
+  readonly #onClock: (kind: 'video' | 'audio', point: ClockPoint) => void;
+  /** The run's media clock so far, for shards that learn of the stream later (FFmpeg reports every 5 s). */
+  readonly clocks: { video?: ClockPoint; audio?: ClockPoint } = {};
 
-  constructor(index: number, onReset: () => void) {
+  constructor(index: number, onReset: () => void, onClock: (kind: 'video' | 'audio', point: ClockPoint) => void) {
     this.#headers = [KIND_VIDEO, KIND_VIDEO_SPS, KIND_AUDIO].map((kind) => {
       const h = Buffer.alloc(3);
       h.writeUInt16BE(index, 0);
@@ -86,6 +90,12 @@ class ShardOutlet implements StreamOutlet {
       return h;
     });
     this.#onReset = onReset;
+    this.#onClock = onClock;
+  }
+
+  clock(kind: 'video' | 'audio', point: ClockPoint): void {
+    this.clocks[kind] = { ntpMs: point.ntpMs, rtp: point.rtp };
+    this.#onClock(kind, this.clocks[kind]);
   }
 
   video(packet: Buffer, sps: boolean): void {
@@ -115,6 +125,8 @@ class ShardOutlet implements StreamOutlet {
   }
 
   reset(): void {
+    delete this.clocks.video;
+    delete this.clocks.audio;
     this.#onReset();
   }
 }
@@ -215,9 +227,15 @@ export class ShardPool {
     if (index === undefined) {
       const i = this.#outlets.length;
       this.#outlets.push(
-        new ShardOutlet(i, () => {
-          for (const s of this.#shards) if (s.streamsKnown.has(i)) s.send({ t: 'reset', stream: i });
-        }),
+        new ShardOutlet(
+          i,
+          () => {
+            for (const s of this.#shards) if (s.streamsKnown.has(i)) s.send({ t: 'reset', stream: i });
+          },
+          (kind, point) => {
+            for (const s of this.#shards) if (s.streamsKnown.has(i)) s.send({ t: 'clock', stream: i, kind, ...point });
+          },
+        ),
       );
       this.#streamIndex.set(streamId, i);
       index = i;
@@ -236,6 +254,9 @@ export class ShardPool {
     const shard = live.reduce((a, b) => (b.peers.size + b.answers.size < a.peers.size + a.answers.size ? b : a));
     if (!shard.streamsKnown.has(index)) {
       shard.send({ t: 'stream', index, id: streamId });
+      const clocks = (this.#outlets[index] as ShardOutlet).clocks;
+      if (clocks.video) shard.send({ t: 'clock', stream: index, kind: 'video', ...clocks.video });
+      if (clocks.audio) shard.send({ t: 'clock', stream: index, kind: 'audio', ...clocks.audio });
       shard.streamsKnown.add(index);
       this.#retarget(index);
     }

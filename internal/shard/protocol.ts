@@ -26,6 +26,8 @@ export type ToShard =
   | { t: 'candidate'; id: number; req: number; candidate: string; mid: string }
   | { t: 'close'; id: number }
   | { t: 'reset'; stream: number }
+  /** FFmpeg's sender report point for one track of the stream's current run. */
+  | { t: 'clock'; stream: number; kind: 'video' | 'audio'; ntpMs: number; rtp: number }
   | { t: 'exit' };
 
 export type FromShard =

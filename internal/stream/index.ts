@@ -1,5 +1,5 @@
 /** Stream: one input's FFmpeg run, ingest, keyframe gate, fan-out and teardown. */
-export { Stream, VIDEO_HISTORY_PACKETS } from './stream.js';
+export { Stream, VIDEO_HISTORY_PACKETS, VIDEO_CLOCK_RATE, AUDIO_CLOCK_RATE } from './stream.js';
 export type { StreamOptions } from './stream.js';
 export { PayloadTypeGroups } from './fanout.js';
 export { ViewerFanout, emptyOutCounters } from './viewer-fanout.js';

@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { PacketHistory, RtpIngest, keyframePart, setSsrc } from '../rtp/index.js';
-import type { IngestCounters } from '../rtp/index.js';
+import { MediaClock, PacketHistory, RtpIngest, keyframePart, setSsrc } from '../rtp/index.js';
+import type { IngestCounters, SenderReport } from '../rtp/index.js';
 import {
   AUDIO_PT,
   VIDEO_PT,
@@ -62,8 +62,12 @@ export interface StreamOptions {
 export const VIDEO_HISTORY_PACKETS = 512;
 
 function emptyCounters(): IngestCounters {
-  return { packets: 0, bytes: 0, junk: 0, rtcp: 0 };
+  return { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0 };
 }
+
+/** RTP clock rates of what FFmpeg sends: H264 90 kHz, Opus 48 kHz (RFC 7587). */
+export const VIDEO_CLOCK_RATE = 90000;
+export const AUDIO_CLOCK_RATE = 48000;
 
 /** A running stream. Emits `state` (StreamState), `exit` (FfmpegExit) per run, and `close` once. */
 export class Stream extends EventEmitter {
@@ -78,8 +82,13 @@ export class Stream extends EventEmitter {
   readonly #videoHistory = new PacketHistory(VIDEO_HISTORY_PACKETS);
   /** Viewers in this process, fed here; external ones are fed by an outlet. */
   readonly #local = new ViewerFanout({ history: this.#videoHistory });
-  /** Handed to every viewer's peer: NACKs are answered from the stream's one history. */
-  readonly media = { videoHistory: this.#videoHistory };
+  /** Both tracks' media clock of the current run, from FFmpeg's sender reports. */
+  readonly #clock = new MediaClock(VIDEO_CLOCK_RATE, AUDIO_CLOCK_RATE);
+  /**
+   * Handed to every viewer's peer: NACKs are answered from the stream's one history, and sender
+   * reports follow the stream's one media clock.
+   */
+  readonly media = { videoHistory: this.#videoHistory, clock: this.#clock };
   #abort = new AbortController();
   #idleStopping = false;
   #idleTimer: NodeJS.Timeout | undefined;
@@ -319,6 +328,17 @@ export class Stream extends EventEmitter {
     this.#local.audio(packet);
   };
 
+  // FFmpeg's SRs: a few per run (one before the first packet, then every 5 s).
+  #onVideoReport = (report: SenderReport): void => {
+    this.#clock.setVideo(report);
+    for (const o of this.#outlets) o.clock('video', report);
+  };
+
+  #onAudioReport = (report: SenderReport): void => {
+    this.#clock.setAudio(report);
+    for (const o of this.#outlets) o.clock('audio', report);
+  };
+
   #setState(state: StreamState): void {
     if (this.#state === state || this.#state === 'closed') return;
     this.#state = state;
@@ -349,8 +369,8 @@ export class Stream extends EventEmitter {
     const started = Date.now();
     const { probe, transcode } = await this.#probe();
     this.#transcoding = transcode;
-    this.#videoIngest = await RtpIngest.open({ payloadType: VIDEO_PT, onPacket: this.#onVideo });
-    this.#audioIngest = await RtpIngest.open({ payloadType: AUDIO_PT, onPacket: this.#onAudio });
+    this.#videoIngest = await RtpIngest.open({ payloadType: VIDEO_PT, onPacket: this.#onVideo, onSenderReport: this.#onVideoReport });
+    this.#audioIngest = await RtpIngest.open({ payloadType: AUDIO_PT, onPacket: this.#onAudio, onSenderReport: this.#onAudioReport });
     if (this.#closed || this.#idleStopping) {
       this.#teardownRun('stream closed');
       return { code: null, signal: null, reason: 'stopped by whepd', stderrTail: [], uptimeMs: Date.now() - started };
@@ -368,6 +388,8 @@ export class Stream extends EventEmitter {
       ...(probe.video?.frameRate ? { frameRate: probe.video.frameRate } : {}),
       videoPort: this.#videoIngest.port,
       audioPort: this.#audioIngest.port,
+      // One origin for both outputs' sender reports; a fresh one per run (new timestamp bases).
+      startTimeRealtimeUs: Date.now() * 1000,
     });
     const proc = FfmpegProcess.spawn({ ffmpegPath: o.ffmpegPath, args });
     this.#process = proc;
@@ -411,6 +433,8 @@ export class Stream extends EventEmitter {
     this.#viewers.clear();
     this.#local.clear();
     this.#videoHistory.clear();
+    // The next run has new RTP timestamp bases: never report its packets on this run's clock.
+    this.#clock.reset();
     for (const o of this.#outlets) o.reset();
     for (const v of viewers) v.streamEnded(reason);
     this.emit('viewersEnded', viewers.length);
@@ -420,6 +444,7 @@ export class Stream extends EventEmitter {
       into.bytes += ingest.counters.bytes;
       into.junk += ingest.counters.junk;
       into.rtcp += ingest.counters.rtcp;
+      into.senderReports += ingest.counters.senderReports;
       ingest.close();
     }
     this.#videoIngest = undefined;

@@ -1,4 +1,5 @@
 /** What a stream needs from a viewer, and what it tells about itself. */
+import type { ClockPoint } from '../rtp/index.js';
 import type { OutCounters } from './viewer-fanout.js';
 
 /** A receiver of one stream's media; implemented by a WHEP session. */
@@ -65,7 +66,9 @@ export interface StreamOutlet {
   video(packet: Buffer, sps: boolean): void;
   /** One audio packet (SSRC set). Must not throw or retain it. */
   audio(packet: Buffer): void;
-  /** A run ended (its viewers are gone): forget packets of the old sequence space. */
+  /** FFmpeg's sender report for one track: the media clock the viewers' SRs must follow. */
+  clock(kind: 'video' | 'audio', point: ClockPoint): void;
+  /** A run ended (its viewers are gone): forget packets of the old sequence space and clock. */
   reset(): void;
   /** Delivery counters of the viewers behind the outlet, summed into the stream's status. */
   readonly out: OutCounters;

@@ -1,6 +1,6 @@
 /** Test kit: real WHEP clients and a real App on loopback, for tests, e2e and benchmarks. */
 export { WhepClient } from './whep-client.js';
-export type { ReceivedPacket, WhepClientOptions, PostResult } from './whep-client.js';
+export type { ReceivedPacket, ReceivedSenderReport, WhepClientOptions, PostResult } from './whep-client.js';
 export { startTestApp, waitUntil, waitLive, releaseWebRtc } from './app.js';
 export type { TestAppOptions } from './app.js';
 export { answerTrack } from './sdp.js';

@@ -37,6 +37,25 @@ export interface WhepClientOptions {
    * recvonly libdatachannel track sends only what its media handler makes, never a NACK).
    */
   videoSendRecv?: boolean;
+  /**
+   * Record the server's RTCP sender reports in `senderReports`. libdatachannel's receiving
+   * session consumes them, so this client installs none: it then sends no receiver reports
+   * either, which whepd reads as a dead viewer after webrtc.rtcpTimeoutMs. For short tests.
+   */
+  recordSenderReports?: boolean;
+}
+
+/** One sender report the client received. */
+export interface ReceivedSenderReport {
+  kind: 'video' | 'audio';
+  ssrc: number;
+  /** Wallclock of the report (Unix ms) and the RTP timestamp it maps to it. */
+  ntpMs: number;
+  rtp: number;
+  packets: number;
+  octets: number;
+  /** CNAME from the SDES that came with it, if any. */
+  cname: string | undefined;
 }
 
 /** The HTTP answer to the POST. */
@@ -47,6 +66,24 @@ export interface PostResult {
 }
 
 let clientSeq = 0;
+
+function parseSenderReport(kind: 'video' | 'audio', msg: Buffer): ReceivedSenderReport | undefined {
+  if (msg.length < 28 || msg[0]! >> 6 !== 2 || msg[1] !== 200) return undefined;
+  let cname: string | undefined;
+  const srEnd = (msg.readUInt16BE(2) + 1) * 4;
+  if (msg.length >= srEnd + 10 && msg[srEnd + 1] === 202 && msg[srEnd + 8] === 1) {
+    cname = msg.subarray(srEnd + 10, srEnd + 10 + msg[srEnd + 9]!).toString('utf8');
+  }
+  return {
+    kind,
+    ssrc: msg.readUInt32BE(4),
+    ntpMs: (msg.readUInt32BE(8) - 2208988800) * 1000 + (msg.readUInt32BE(12) / 2 ** 32) * 1000,
+    rtp: msg.readUInt32BE(16),
+    packets: msg.readUInt32BE(20),
+    octets: msg.readUInt32BE(24),
+    cname,
+  };
+}
 
 function parseRtp(msg: Buffer, keep: boolean): ReceivedPacket | undefined {
   if (msg.length < 12 || msg[0]! >> 6 !== 2) return undefined;
@@ -70,6 +107,8 @@ function parseRtp(msg: Buffer, keep: boolean): ReceivedPacket | undefined {
 export class WhepClient {
   readonly video: ReceivedPacket[] = [];
   readonly audio: ReceivedPacket[] = [];
+  /** Sender reports, with `recordSenderReports` only. */
+  readonly senderReports: ReceivedSenderReport[] = [];
   readonly pc: PeerConnection;
   readonly offer: string;
   post: PostResult | undefined;
@@ -148,13 +187,19 @@ export class WhepClient {
     if (o.trickle) offer = offer.replace(/^a=(candidate:.*|end-of-candidates)\r?\n/gm, '');
     client = new WhepClient(pc, offer);
     client.#tracks.push(vt, at);
-    for (const [track, into] of [[vt, client.video], [at, client.audio]] as const) {
-      const rtcp = new RtcpReceivingSession();
-      track.setMediaHandler(rtcp);
-      client.#handlers.push(rtcp);
+    for (const [track, into, kind] of [[vt, client.video, 'video'], [at, client.audio, 'audio']] as const) {
+      if (!o.recordSenderReports) {
+        const rtcp = new RtcpReceivingSession();
+        track.setMediaHandler(rtcp);
+        client.#handlers.push(rtcp);
+      }
       track.onMessage((msg) => {
         const p = parseRtp(msg, into.length < keep);
         if (p) into.push(p);
+        else if (o.recordSenderReports) {
+          const sr = parseSenderReport(kind, msg);
+          if (sr) client!.senderReports.push(sr);
+        }
       });
     }
     const res = await fetch(o.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });

@@ -1,8 +1,9 @@
 /**
  * One viewer's PeerConnection (node-datachannel): answers the viewer's offer with two sendonly
- * tracks on the offer's mids, then forwards RTP into them. RTCP sender reports come from
- * libdatachannel's media handler on each track; NACKed video packets are resent from the stream's
- * shared history (see PacketHistory), not from a per-viewer store.
+ * tracks on the offer's mids, then forwards RTP into them. RTCP sender reports are whepd's own,
+ * on the stream's media clock (see internal/rtp/sender-report.ts for why not libdatachannel's);
+ * NACKed video packets are resent from the stream's shared history (see PacketHistory), not
+ * from a per-viewer store.
  */
 import { EventEmitter } from 'node:events';
 import nodeDataChannel from 'node-datachannel';
@@ -10,11 +11,11 @@ import type { PeerConnection, RtcConfig, Track } from 'node-datachannel';
 import { GatewayTimeoutError, BadRequestError } from '../errors/index.js';
 import type { OfferPlan } from './negotiate.js';
 import { toRtcIceServers } from './ice-servers.js';
-import { nackedSequences, setPayloadType } from '../rtp/index.js';
-import type { PacketLookup } from '../rtp/index.js';
+import { RTP_HEADER_BYTES, nackedSequences, senderReportBytes, setPayloadType, writeSenderReport } from '../rtp/index.js';
+import type { MediaClock, PacketLookup, SenderReport } from '../rtp/index.js';
 import type { IceServerInput } from './ice-servers.js';
 
-const { PeerConnection: PeerConnectionCtor, Video, Audio, RtpPacketizationConfig, RtcpSrReporter } = nodeDataChannel;
+const { PeerConnection: PeerConnectionCtor, Video, Audio } = nodeDataChannel;
 
 /** Network options shared by every viewer peer. */
 export interface PeerNetworkOptions {
@@ -39,14 +40,22 @@ export interface TrackIdentity {
 /** Connection states a peer reports. */
 export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
-/** The stream's side of a viewer: what lets the peer answer NACKs. */
+/** The stream's side of a viewer: what lets the peer answer NACKs and send sender reports. */
 export interface PeerMedia {
   /** The stream's recent video packets, looked up by sequence number. */
   videoHistory: PacketLookup;
+  /** The stream's media clock; without it (or before FFmpeg's first SRs) no SR is sent. */
+  clock?: MediaClock;
 }
 
-const VIDEO_CLOCK = 90000;
-const OPUS_CLOCK = 48000;
+/**
+ * Sender report interval. RFC 3550's 5 s minimum is for large sessions; WebRTC senders report
+ * about once a second, and receivers need two reports per track before they sync A/V.
+ */
+export const SENDER_REPORT_INTERVAL_MS = 1000;
+// One SR at a time is built here and copied by node-datachannel when sent (CNAME <= 255 bytes).
+const srScratch = Buffer.alloc(senderReportBytes(255));
+const srFields: SenderReport = { ssrc: 0, ntpMs: 0, rtp: 0, packets: 0, octets: 0 };
 // One RTCP datagram may NACK thousands of packets; answer at most this many of them.
 const MAX_RETRANSMITS_PER_RTCP = 64;
 
@@ -96,8 +105,6 @@ export class ViewerPeer extends EventEmitter {
   // Strong references: a garbage-collected Track silently stops delivering.
   readonly #video: Track;
   readonly #audio: Track;
-  // The handler chains must outlive the tracks' use of them as well.
-  readonly #handlers: unknown[] = [];
   #rtcpReceived = 0;
   #heldCandidates: { candidate: string; mid: string }[] = [];
   #releaseTimer: NodeJS.Timeout | undefined;
@@ -108,6 +115,14 @@ export class ViewerPeer extends EventEmitter {
   readonly #nacked: number[] = [];
   #videoOpen = false;
   #audioOpen = false;
+  // Sender report state: what each track sent (RFC 3550 counts; read once a second).
+  #ids: { video: TrackIdentity; audio: TrackIdentity } | undefined;
+  #cname = Buffer.alloc(0);
+  #videoPackets = 0;
+  #videoOctets = 0;
+  #audioPackets = 0;
+  #audioOctets = 0;
+  #reportTimer: NodeJS.Timeout | undefined;
   #state: PeerState = 'new';
   #closed = false;
 
@@ -151,8 +166,8 @@ export class ViewerPeer extends EventEmitter {
       peer.#media = media;
       peer.#videoSsrc = ids.video.ssrc;
       peer.#videoPt = plan.video.payloadType;
-      peer.#attachSenderReports(video, ids.video, plan.video.payloadType, VIDEO_CLOCK);
-      peer.#attachSenderReports(audio, ids.audio, plan.audio.payloadType, OPUS_CLOCK);
+      peer.#ids = ids;
+      peer.#cname = Buffer.from(ids.video.cname.slice(0, 255), 'utf8').subarray(0, 255);
       peer.#wire();
       const gathered = peer.#gathered(net.gatheringTimeoutMs);
       // If the offer is refused below, the peer closes and this rejects with nobody awaiting it:
@@ -197,11 +212,47 @@ export class ViewerPeer extends EventEmitter {
     this.#releaseTimer.unref();
   }
 
-  #attachSenderReports(track: Track, id: TrackIdentity, pt: number, clock: number): void {
-    const rtpConfig = new RtpPacketizationConfig(id.ssrc, id.cname, pt, clock);
-    const sr = new RtcpSrReporter(rtpConfig);
-    this.#handlers.push(rtpConfig, sr);
-    track.setMediaHandler(sr);
+  /**
+   * Sends both tracks' SRs, their RTP timestamps read off the stream's media clock at one
+   * instant, so the receiver maps simultaneous audio and video samples to the same NTP time
+   * whichever track left FFmpeg first. Nothing is sent before both tracks have a mapping.
+   */
+  sendSenderReports(nowMs: number = Date.now()): void {
+    const clock = this.#media?.clock;
+    const ids = this.#ids;
+    if (this.#closed || !clock?.ready || !ids) return;
+    const videoRtp = clock.videoRtpAt(nowMs);
+    const audioRtp = clock.audioRtpAt(nowMs);
+    if (videoRtp === undefined || audioRtp === undefined) return;
+    if (this.#videoOpen) this.#report(this.#video, ids.video.ssrc, nowMs, videoRtp, this.#videoPackets, this.#videoOctets);
+    if (this.#audioOpen) this.#report(this.#audio, ids.audio.ssrc, nowMs, audioRtp, this.#audioPackets, this.#audioOctets);
+  }
+
+  #report(track: Track, ssrc: number, ntpMs: number, rtp: number, packets: number, octets: number): void {
+    const f = srFields;
+    f.ssrc = ssrc;
+    f.ntpMs = ntpMs;
+    f.rtp = rtp;
+    f.packets = packets;
+    f.octets = octets;
+    this.#sendRtcp(track, writeSenderReport(srScratch, f, this.#cname));
+  }
+
+  #sendRtcp(track: Track, length: number): void {
+    try {
+      // Without a media handler libdatachannel sends RTCP as SRTCP, whatever the direction.
+      track.sendMessageBinary(srScratch.subarray(0, length));
+    } catch {
+      // the track closed under us
+    }
+  }
+
+  // First reports as soon as both tracks are open, then once a second.
+  #startReports(): void {
+    if (this.#reportTimer || this.#closed || !this.#videoOpen || !this.#audioOpen) return;
+    this.sendSenderReports();
+    this.#reportTimer = setInterval(() => this.sendSenderReports(), SENDER_REPORT_INTERVAL_MS);
+    this.#reportTimer.unref();
   }
 
   // Browsers repair Opus with in-band FEC and do not NACK it, so only video is resent.
@@ -236,9 +287,11 @@ export class ViewerPeer extends EventEmitter {
     });
     this.#video.onOpen(() => {
       this.#videoOpen = true;
+      this.#startReports();
     });
     this.#audio.onOpen(() => {
       this.#audioOpen = true;
+      this.#startReports();
     });
     this.#video.onClosed(() => {
       this.#videoOpen = false;
@@ -319,22 +372,28 @@ export class ViewerPeer extends EventEmitter {
 
   /** Sends one rewritten video RTP packet. Never throws (hot path). */
   sendVideo(packet: Buffer): void {
-    this.#send(this.#video, this.#videoOpen, packet);
+    if (!this.#send(this.#video, this.#videoOpen, packet)) return;
+    // The SR's counts: FFmpeg's RTP has a bare 12-byte header (no CSRCs, no extensions).
+    this.#videoPackets++;
+    this.#videoOctets += packet.length - RTP_HEADER_BYTES;
   }
 
   /** Sends one rewritten audio RTP packet. Never throws (hot path). */
   sendAudio(packet: Buffer): void {
-    this.#send(this.#audio, this.#audioOpen, packet);
+    if (!this.#send(this.#audio, this.#audioOpen, packet)) return;
+    this.#audioPackets++;
+    this.#audioOctets += packet.length - RTP_HEADER_BYTES;
   }
 
-  // A send before the track opened or after it closed throws in node-datachannel: skip it. The
-  // stream counts what it hands out; nothing reads a per-viewer count, so none is kept here.
-  #send(track: Track, open: boolean, packet: Buffer): void {
-    if (!open) return;
+  // A send before the track opened or after it closed throws in node-datachannel: skip it.
+  #send(track: Track, open: boolean, packet: Buffer): boolean {
+    if (!open) return false;
     try {
       track.sendMessageBinary(packet);
+      return true;
     } catch {
       // closed between the open check and the send
+      return false;
     }
   }
 
@@ -353,6 +412,8 @@ export class ViewerPeer extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#releaseTimer) clearTimeout(this.#releaseTimer);
+    if (this.#reportTimer) clearInterval(this.#reportTimer);
+    this.#reportTimer = undefined;
     this.#heldCandidates = [];
     this.#videoOpen = false;
     this.#audioOpen = false;
