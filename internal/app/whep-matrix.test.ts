@@ -1,6 +1,7 @@
 /** The WHEP status matrix, row by row, against a real App (real FFmpeg, real peers). */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { parse } from 'sdp-transform';
 import { StunServer, releaseWebRtc, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
@@ -8,6 +9,8 @@ t.teardown(releaseWebRtc);
 const offer = readFileSync('fixtures/offers/chromium-recvonly-trickle.sdp', 'utf8');
 const noH264 = readFileSync('fixtures/offers/firefox-like-no-h264.sdp', 'utf8');
 const noOpus = readFileSync('fixtures/offers/no-opus.sdp', 'utf8');
+const maxBundle = readFileSync('fixtures/offers/chromium-max-bundle.sdp', 'utf8');
+const maxBundleAudioFirst = readFileSync('fixtures/offers/chromium-max-bundle-audio-first.sdp', 'utf8');
 const SDP = { 'Content-Type': 'application/sdp' };
 const FRAG = 'application/trickle-ice-sdpfrag';
 
@@ -82,6 +85,13 @@ t.test('WHEP matrix', async (t) => {
       ['not live', { method: 'POST', headers: SDP, body: offer }, '/whep/idle', 409, /not live/],
       ['no H264', { method: 'POST', headers: SDP, body: noH264 }, '/whep/demo', 406, /H264/],
       ['no Opus', { method: 'POST', headers: SDP, body: noOpus }, '/whep/demo', 406, /Opus/],
+      [
+        'audio m-line port 0 without bundle-only',
+        { method: 'POST', headers: SDP, body: maxBundle.replace('a=bundle-only\r\n', '') },
+        '/whep/demo',
+        406,
+        /^offer's audio m-line \(mid 1\) was rejected by the offerer \(port 0 without a=bundle-only\); whepd sends H264/,
+      ],
     ];
     for (const [name, init, path, status, body] of cases) {
       const target = path === '/whep/idle' ? req : preq;
@@ -133,5 +143,26 @@ t.test('WHEP matrix', async (t) => {
     t.equal((await preq(location, { method: 'DELETE' })).status, 204);
     await waitUntil(() => plain.registry.total === 0, 1000, 'counter to drop');
     t.equal(plain.registry.total, 0);
+  });
+
+  await t.test('POST a max-bundle offer (bundle-only second m-line) -> 201, both m-lines answered in the bundle', async (t) => {
+    for (const [name, sdp, kinds] of [
+      ['video first', maxBundle, ['video', 'audio']],
+      ['audio first', maxBundleAudioFirst, ['audio', 'video']],
+    ] as const) {
+      const res = await preq('/whep/demo', { method: 'POST', headers: SDP, body: sdp });
+      t.equal(res.status, 201, `${name}: 201`);
+      const answer = parse(await res.text());
+      t.same(answer.media.map((m) => m.type), kinds, `${name}: m-lines in the offer's order`);
+      t.same(answer.media.map((m) => String(m.mid)), ['0', '1'], `${name}: the offer's mids`);
+      for (const m of answer.media) t.not(m.port, 0, `${name}: ${m.type} m-line (mid ${m.mid}) has a port`);
+      t.equal(answer.media[1]?.port, answer.media[0]?.port, `${name}: the bundle-only m-line gets the bundle's port (RFC 9143 section 7.3)`);
+      const bundle = (answer.groups ?? []).find((g) => g.type === 'BUNDLE');
+      t.same(String(bundle?.mids).split(' ').sort(), ['0', '1'], `${name}: both mids in the answer's BUNDLE group`);
+      const pts = Object.fromEntries(answer.media.map((m) => [m.type, m.rtp.map((r) => r.payload)]));
+      t.same(pts, { video: [108], audio: [111] }, `${name}: H264 PT 108 and Opus PT 111`);
+      t.equal((await preq(res.headers.get('location')!, { method: 'DELETE' })).status, 200, `${name}: DELETE`);
+    }
+    await waitUntil(() => plain.registry.total === 0, 1000, 'counter to drop');
   });
 });

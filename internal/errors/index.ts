@@ -36,7 +36,7 @@ export class NotFoundError extends WhepdError {
   }
 }
 
-/** 406: the offer lacks a codec whepd sends. */
+/** 406: the offer has no video or no audio m-line whepd can send on (codec, direction or port). */
 export class CodecNotAcceptableError extends WhepdError {
   constructor(message: string, options?: WhepdErrorOptions) {
     super('CODEC_NOT_ACCEPTABLE', 406, message, options);

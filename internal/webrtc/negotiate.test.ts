@@ -63,21 +63,21 @@ t.test('planAnswer() falls back to the 42001f PT when the 42e01f one is absent',
   t.equal(plan.video.payloadType, 102, 'baseline 42001f beats high 640032');
 });
 
-t.test('planAnswer() refuses an offer without H264 with a 406 naming H264', async (t) => {
+t.test('planAnswer() refuses an offer without H264 with a 406 naming the video m-line', async (t) => {
   const err = refusal(t, offer('firefox-like-no-h264.sdp'));
   t.type(err, CodecNotAcceptableError);
   t.equal((err as CodecNotAcceptableError).status, 406);
   t.equal((err as CodecNotAcceptableError).code, 'CODEC_NOT_ACCEPTABLE');
-  t.match(err.message, /^offer lacks H264 with packetization-mode=1;/);
-  t.notMatch(err.message, /lacks[^;]*Opus/, 'audio is fine, so Opus is not said to be missing');
+  t.match(err.message, /^offer's video m-line \(mid 0\) has no H264 with packetization-mode=1 and a profile that decodes constrained baseline; whepd sends/);
+  t.notMatch(err.message, 'audio m-line', 'audio is fine, so it is not blamed');
 });
 
-t.test('planAnswer() refuses an offer without Opus with a 406 naming Opus', async (t) => {
+t.test('planAnswer() refuses an offer without Opus with a 406 naming the audio m-line', async (t) => {
   const err = refusal(t, offer('no-opus.sdp'));
   t.type(err, CodecNotAcceptableError);
   t.equal((err as CodecNotAcceptableError).status, 406);
-  t.match(err.message, /^offer lacks Opus\/48000\/2;/);
-  t.notMatch(err.message, /lacks[^;]*H264/, 'video is fine, so H264 is not said to be missing');
+  t.match(err.message, /^offer's audio m-line \(mid 1\) has no Opus\/48000\/2; whepd sends H264 \(packetization-mode=1\) and Opus\/48000\/2$/);
+  t.notMatch(err.message, 'video m-line', 'video is fine, so it is not blamed');
 });
 
 t.test('planAnswer() refuses an offer whose H264 PTs are all packetization-mode=0', async (t) => {
@@ -86,26 +86,81 @@ t.test('planAnswer() refuses an offer whose H264 PTs are all packetization-mode=
   const err = refusal(t, mode0);
   t.type(err, CodecNotAcceptableError);
   t.equal((err as CodecNotAcceptableError).status, 406);
-  t.match(err.message, 'H264 with packetization-mode=1');
+  t.match(err.message, "offer's video m-line (mid 0) has no H264 with packetization-mode=1");
 });
 
-t.test('planAnswer() names both codecs when both are missing', async (t) => {
+t.test('planAnswer() names both m-lines in one sentence when both are refused', async (t) => {
   const sdp = offer('firefox-like-no-h264.sdp').replace(/m=audio .*\r\n[\s\S]*$/, (m) => m.replace(/opus\/48000\/2/g, 'PCMU/8000'));
   const err = refusal(t, sdp);
   t.type(err, CodecNotAcceptableError);
-  t.match(err.message, /^offer lacks H264 with packetization-mode=1 and Opus\/48000\/2;/);
+  t.match(err.message, /^offer's video m-line \(mid 0\) has no H264 [^;]*, and offer's audio m-line \(mid 1\) has no Opus\/48000\/2; whepd sends /);
+  t.equal(err.message.split(';').length, 2, 'one sentence: the refusals, then what whepd sends');
 });
 
-t.test('planAnswer() refuses m-lines that cannot receive', async (t) => {
+t.test('planAnswer() refuses m-lines that cannot receive, saying which and why', async (t) => {
   const sendonly = chromium.replace(/a=recvonly/g, 'a=sendonly');
-  t.match(refusal(t, sendonly).message, 'a receiving video m-line');
+  t.match(refusal(t, sendonly).message, /^offer's video m-line \(mid 0\) is sendonly, and offer's audio m-line \(mid 1\) is sendonly;/);
   const inactiveVideo = chromium.replace('a=recvonly', 'a=inactive'); // first one is the video m-line
   const err = refusal(t, inactiveVideo);
   t.type(err, CodecNotAcceptableError);
-  t.match(err.message, 'a receiving video m-line');
-  t.notMatch(err.message, 'audio');
+  t.match(err.message, /^offer's video m-line \(mid 0\) is inactive;/);
+  t.notMatch(err.message, 'audio m-line');
   const rejectedAudio = chromium.replace(/m=audio \d+/, 'm=audio 0');
-  t.match(refusal(t, rejectedAudio).message, 'a receiving audio m-line');
+  t.match(refusal(t, rejectedAudio).message, /^offer's audio m-line \(mid 1\) was rejected by the offerer \(port 0 without a=bundle-only\);/);
+  const noVideo = chromium.replace(/m=video [\s\S]*?(?=m=audio)/, '').replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 1');
+  t.notMatch(noVideo, /m=video/);
+  t.match(refusal(t, noVideo).message, /^offer has no video m-line;/);
+  const noMid = chromium.replace('a=mid:0\r\n', '');
+  t.match(refusal(t, noMid).message, /^offer's video m-line \(m-line 1\) has no a=mid/);
+});
+
+const maxBundle = offer('chromium-max-bundle.sdp');
+const maxBundleAudioFirst = offer('chromium-max-bundle-audio-first.sdp');
+
+t.test('planAnswer() on the max-bundle offer answers its bundle-only audio m-line', async (t) => {
+  t.match(maxBundle, /\r\nm=audio 0 [^\r]*\r\n(?:(?!m=)[^\r]*\r\n)*a=bundle-only\r\n/, 'fixture: audio m-line is port 0 + bundle-only');
+  t.match(maxBundle, /a=group:BUNDLE 0 1\r\n/);
+  const plan = planAnswer(maxBundle);
+  t.same(plan.video, { mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+  t.same(plan.audio, { mid: '1', payloadType: 111, fmtp: OPUS_FMTP });
+  t.equal(plan.iceUfrag, 'zOd2');
+});
+
+t.test('planAnswer() on the audio-first max-bundle offer answers its bundle-only video m-line', async (t) => {
+  t.match(maxBundleAudioFirst, /\r\nm=video 0 [^\r]*\r\n(?:(?!m=)[^\r]*\r\n)*a=bundle-only\r\n/, 'fixture: video m-line is port 0 + bundle-only');
+  const plan = planAnswer(maxBundleAudioFirst);
+  t.same(plan.video, { mid: '1', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+  t.same(plan.audio, { mid: '0', payloadType: 111, fmtp: OPUS_FMTP });
+  t.equal(plan.iceUfrag, 'igzu');
+});
+
+t.test('planAnswer() accepts a bundle-only m-line without ICE credentials (JSEP section 5.2.1)', async (t) => {
+  let section = 0;
+  const bare = maxBundle
+    .split('\r\n')
+    .filter((line) => {
+      if (line.startsWith('m=')) section++;
+      return !(section === 2 && /^a=(ice-ufrag|ice-pwd|ice-options|fingerprint|setup):/.test(line));
+    })
+    .join('\r\n');
+  t.equal(bare.match(/a=ice-ufrag:/g)?.length, 1, 'only the offerer-tagged m-line has credentials');
+  const plan = planAnswer(bare);
+  t.equal(plan.audio.mid, '1');
+  t.equal(plan.iceUfrag, 'zOd2', 'taken from the m-line that has them');
+});
+
+t.test('planAnswer() refuses a bundle-only m-line whose mid is in no BUNDLE group', async (t) => {
+  const unbundled = maxBundle.replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 0');
+  const err = refusal(t, unbundled);
+  t.type(err, CodecNotAcceptableError);
+  t.match(err.message, /^offer's audio m-line \(mid 1\) was rejected by the offerer \(port 0, a=bundle-only, but mid 1 is in no BUNDLE group\);/);
+  const noGroup = maxBundle.replace('a=group:BUNDLE 0 1\r\n', '');
+  t.match(refusal(t, noGroup).message, 'in no BUNDLE group');
+});
+
+t.test('planAnswer() refuses the bundled m-line once bundle-only is gone (plain port 0)', async (t) => {
+  const err = refusal(t, maxBundleAudioFirst.replace('a=bundle-only\r\n', ''));
+  t.match(err.message, /^offer's video m-line \(mid 1\) was rejected by the offerer \(port 0 without a=bundle-only\);/);
 });
 
 t.test('planAnswer() answers 400 for text that is not an SDP offer', async (t) => {

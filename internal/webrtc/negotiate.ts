@@ -3,7 +3,7 @@
  * parses; nothing touches a socket), so it is tested against real browser offers.
  */
 import { parse } from 'sdp-transform';
-import type { MediaDescription } from 'sdp-transform';
+import type { MediaDescription, SessionDescription } from 'sdp-transform';
 import { BadRequestError, CodecNotAcceptableError } from '../errors/index.js';
 
 /** The codec whepd answers on one m-line. */
@@ -20,7 +20,7 @@ export interface NegotiatedCodec {
 export interface OfferPlan {
   video: NegotiatedCodec;
   audio: NegotiatedCodec;
-  /** ICE ufrag of the offer (session or first m-line), used to detect ICE restarts. */
+  /** ICE ufrag of the offer (session level or the first m-line with one), used to detect ICE restarts. */
   iceUfrag: string | undefined;
 }
 
@@ -85,17 +85,66 @@ export function pickOpus(m: MediaDescription): { payload: number; fmtp: string }
   return { payload: opus.payload, fmtp: 'minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1' };
 }
 
-function canReceive(m: MediaDescription): boolean {
-  return m.port !== 0 && m.direction !== 'sendonly' && m.direction !== 'inactive';
+/** The BUNDLE groups of an offer, each as its list of mids (RFC 9143 section 7.1). */
+function bundleGroups(session: SessionDescription): string[][] {
+  return (session.groups ?? []).filter((g) => g.type === 'BUNDLE').map((g) => String(g.mids).split(/\s+/).filter(Boolean));
+}
+
+/** How a refusal names an m-line: its kind and mid, or its position when it has no mid. */
+function label(m: MediaDescription, index: number): string {
+  return m.mid === undefined ? `offer's ${m.type} m-line (m-line ${index + 1})` : `offer's ${m.type} m-line (mid ${String(m.mid)})`;
+}
+
+/**
+ * Why whepd cannot send on this m-line, in words; undefined when it can (given a codec).
+ *
+ * Port 0 normally means the offerer disabled the m-line (RFC 3264 sections 5.1 and 8.2). A max-bundle
+ * offerer (JSEP, RFC 9429 section 5.2.1; the WHEP draft, section 4.5.1, requires max-bundle) sends
+ * every m-line but the offerer-tagged one with port 0 and a=bundle-only instead: it asks to receive
+ * that media only over the BUNDLE transport, and the answerer accepts it by giving it the
+ * bundle's port (RFC 9143 sections 6 and 7.3). So port 0 is a rejection only without
+ * a=bundle-only, or when the mid is in no BUNDLE group (bundle-only then has nothing to join).
+ */
+function unusable(m: MediaDescription, bundled: ReadonlySet<string>): string | undefined {
+  if (m.mid === undefined) return 'has no a=mid, so the answer cannot name it';
+  if (m.port === 0) {
+    if (m.bundleOnly === undefined) return 'was rejected by the offerer (port 0 without a=bundle-only)';
+    if (!bundled.has(String(m.mid))) return `was rejected by the offerer (port 0, a=bundle-only, but mid ${String(m.mid)} is in no BUNDLE group)`;
+  }
+  if (m.direction === 'sendonly' || m.direction === 'inactive') return `is ${m.direction}`;
+  return undefined;
+}
+
+/**
+ * The first m-line of `kind` whepd can send `codec` on; otherwise the reason the first m-line of
+ * that kind was refused (the one a player means), or that there is none.
+ */
+function choose(
+  media: readonly MediaDescription[],
+  kind: 'video' | 'audio',
+  bundled: ReadonlySet<string>,
+  pick: (m: MediaDescription) => { payload: number; fmtp: string } | undefined,
+  codecMissing: string,
+): NegotiatedCodec | string {
+  let refusal: string | undefined;
+  for (const [index, m] of media.entries()) {
+    if (m.type !== kind) continue;
+    const why = unusable(m, bundled);
+    const c = why === undefined ? pick(m) : undefined;
+    if (c) return { mid: String(m.mid), payloadType: c.payload, fmtp: c.fmtp };
+    refusal ??= `${label(m, index)} ${why ?? codecMissing}`;
+  }
+  return refusal ?? `offer has no ${kind} m-line`;
 }
 
 /**
  * Reads an offer and picks what whepd answers: the first video m-line with a usable H264 and the
- * first audio m-line with Opus. Throws 400 when the SDP does not parse, 406 naming a missing codec.
+ * first audio m-line with Opus, bundle-only m-lines included. Throws 400 when the SDP does not
+ * parse, and 406 naming the m-line that was refused and why (codec, direction or port).
  */
 export function planAnswer(offer: string): OfferPlan {
   if (!/^v=0\r?\n/.test(offer)) throw new BadRequestError('body is not an SDP offer (must start with v=0)');
-  let session;
+  let session: SessionDescription;
   try {
     session = parse(offer);
   } catch (err) {
@@ -103,30 +152,15 @@ export function planAnswer(offer: string): OfferPlan {
   }
   const media = session.media ?? [];
   if (media.length === 0) throw new BadRequestError('SDP offer has no m= lines');
-  const videos = media.filter((m) => m.type === 'video' && canReceive(m));
-  const audios = media.filter((m) => m.type === 'audio' && canReceive(m));
-  const missing: string[] = [];
-  let video: NegotiatedCodec | undefined;
-  let audio: NegotiatedCodec | undefined;
-  for (const m of videos) {
-    const c = pickH264(m);
-    if (c && m.mid !== undefined) {
-      video = { mid: String(m.mid), payloadType: c.payload, fmtp: c.fmtp };
-      break;
-    }
+  const bundled = new Set(bundleGroups(session).flat());
+  const video = choose(media, 'video', bundled, pickH264, 'has no H264 with packetization-mode=1 and a profile that decodes constrained baseline');
+  const audio = choose(media, 'audio', bundled, pickOpus, 'has no Opus/48000/2');
+  const refusals = [video, audio].filter((x): x is string => typeof x === 'string');
+  if (refusals.length > 0 || typeof video === 'string' || typeof audio === 'string') {
+    throw new CodecNotAcceptableError(`${refusals.join(', and ')}; whepd sends H264 (packetization-mode=1) and Opus/48000/2`);
   }
-  for (const m of audios) {
-    const c = pickOpus(m);
-    if (c && m.mid !== undefined) {
-      audio = { mid: String(m.mid), payloadType: c.payload, fmtp: c.fmtp };
-      break;
-    }
-  }
-  if (!video) missing.push(videos.length ? 'H264 with packetization-mode=1' : 'a receiving video m-line (H264 with packetization-mode=1)');
-  if (!audio) missing.push(audios.length ? 'Opus/48000/2' : 'a receiving audio m-line (Opus/48000/2)');
-  if (missing.length > 0 || !video || !audio) {
-    throw new CodecNotAcceptableError(`offer lacks ${missing.join(' and ')}; whepd sends H264 and Opus`);
-  }
-  const ufrag = session.iceUfrag ?? media[0]?.iceUfrag;
-  return { video, audio, iceUfrag: ufrag === undefined ? undefined : String(ufrag) };
+  // Session-level ufrag, else that of the first m-line that has one (a bundle-only m-line may
+  // carry none, JSEP section 5.2.1).
+  const creds = session.iceUfrag !== undefined ? session : media.find((m) => m.iceUfrag !== undefined);
+  return { video, audio, iceUfrag: creds?.iceUfrag === undefined ? undefined : String(creds.iceUfrag) };
 }
