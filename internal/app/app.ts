@@ -100,6 +100,7 @@ export class App extends EventEmitter {
         authorize: (id, header) => this.#authorizer.check(id, header),
         rateLimit: (key) => this.#rateLimiter.take(key),
         maxCandidatesPerPatch: config.limits.candidatesPerPatch,
+        requireIfMatch: () => this.config.whep.requireIfMatch,
         observer: {
           // Unknown stream names share one label so clients cannot grow the label set.
           postAnswered: (id, status, ms) => this.metrics.postAnswered(streams.has(id) ? id : '_unknown', status, ms),
@@ -161,7 +162,7 @@ export class App extends EventEmitter {
   /**
    * Applies a new config without a restart: streams that were added start, removed ones stop
    * (their viewers are torn down), changed ones restart, untouched ones keep their viewers.
-   * Limits apply at once; changes to http, webrtc or admin need a restart and are reported.
+   * Limits and whep apply at once; changes to http, webrtc or admin need a restart and are reported.
    */
   async reload(next: Config): Promise<ReloadResult> {
     const prev = this.config;

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { parse } from 'sdp-transform';
+import { parseConfig } from '../config/index.js';
 import { StunServer, releaseWebRtc, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
@@ -105,20 +106,49 @@ t.test('WHEP matrix', async (t) => {
   });
 
   await t.test('PATCH rows', async (t) => {
-    const frag = 'a=ice-ufrag:2U8Q\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\na=end-of-candidates\r\n';
+    // The trickle offer's own ufrag/pwd, as MediaMTX's reader repeats them on every PATCH.
+    const own = 'a=ice-ufrag:2U8Q\r\na=ice-pwd:BhCItKYeHZONBzkCXBnmVaAM\r\n';
+    const cand = (port: number) => `a=mid:0\r\na=candidate:${port} 1 udp 2130706431 127.0.0.1 ${port} typ host\r\n`;
+    const frag = `${own}${cand(9)}a=end-of-candidates\r\n`;
     const patch = (headers: Record<string, string>, body = frag, path = location) => preq(path, { method: 'PATCH', headers, body });
     const session = plain.registry.list('demo')[0]!;
+    t.equal(session.plan.iceUfrag, '2U8Q', 'the session runs the offer\'s ICE credentials');
+    t.equal(session.plan.icePwd, 'BhCItKYeHZONBzkCXBnmVaAM');
+    let port = 10;
+    /** PATCHes `creds` and one new candidate; says the status and how many candidates the peer gained. */
+    const trickle = async (headers: Record<string, string>, creds: string) => {
+      const before = session.remoteCandidateCount;
+      const res = await patch(headers, creds + cand(port++));
+      return { status: res.status, added: session.remoteCandidateCount - before };
+    };
+
     const before = session.remoteCandidateCount;
     t.equal((await patch({ 'Content-Type': FRAG, 'If-Match': etag })).status, 204, 'trickle with the ETag: 204');
     t.equal(session.remoteCandidateCount, before + 1, 'the candidate was added');
-    t.equal((await patch({ 'Content-Type': FRAG })).status, 428, 'no If-Match: 428');
+    t.same(await trickle({ 'Content-Type': FRAG, 'If-Match': '*' }, own), { status: 204, added: 1 }, 'If-Match * with the same ufrag/pwd is a trickle: 204');
+    t.same(await trickle({ 'Content-Type': FRAG, 'If-Match': '*' }, ''), { status: 204, added: 1 }, 'If-Match * without a ufrag is a trickle: 204');
+    t.same(await trickle({ 'Content-Type': FRAG }, ''), { status: 204, added: 1 }, 'no If-Match (not required by default): 204');
+    t.same(await trickle({ 'Content-Type': FRAG }, own), { status: 204, added: 1 }, 'no If-Match, the same ufrag: 204');
     t.equal((await patch({ 'Content-Type': FRAG, 'If-Match': '"stale"' })).status, 412, 'stale If-Match: 412');
-    const restart = await patch({ 'Content-Type': FRAG, 'If-Match': '*' }, 'a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n');
-    t.equal(restart.status, 422, 'ICE restart: 422');
+    const restartFrag = 'a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword12\r\n';
+    t.same(await trickle({ 'Content-Type': FRAG, 'If-Match': '*' }, restartFrag), { status: 422, added: 0 }, 'ICE restart with If-Match *: 422, nothing added');
+    t.same(await trickle({ 'Content-Type': FRAG, 'If-Match': etag }, restartFrag), { status: 422, added: 0 }, 'ICE restart with the ETag: 422');
+    t.equal((await patch({ 'Content-Type': FRAG, 'If-Match': '"stale"' }, restartFrag)).status, 412, 'ICE restart with a stale ETag: 412');
     t.equal((await patch({ 'Content-Type': 'application/sdp', 'If-Match': etag })).status, 415, 'wrong Content-Type: 415');
     t.equal((await patch({ 'Content-Type': FRAG, 'If-Match': etag }, frag, '/whep/demo/unknown')).status, 404, 'unknown resource: 404');
     t.equal((await patch({ 'Content-Type': FRAG, 'If-Match': etag }, 'a=candidate:garbage\r\n')).status, 400, 'malformed candidate: 400');
     t.equal(plain.registry.total, 1, 'a failed restart never ends the session');
+
+    // whep.requireIfMatch: true restores the strict 428; a reload applies it to running sessions.
+    await plain.reload(parseConfig({ ...plain.config, whep: { requireIfMatch: true } }));
+    t.teardown(() => plain.reload(parseConfig({ ...plain.config, whep: { requireIfMatch: false } })));
+    const strict = await patch({ 'Content-Type': FRAG });
+    t.equal(strict.status, 428, 'requireIfMatch, no If-Match: 428');
+    t.equal(await strict.text(), 'PATCH needs If-Match with the session ETag\n');
+    t.same(await trickle({ 'Content-Type': FRAG }, restartFrag), { status: 428, added: 0 }, 'requireIfMatch, no If-Match on a restart: 428');
+    t.same(await trickle({ 'Content-Type': FRAG, 'If-Match': etag }, own), { status: 204, added: 1 }, 'requireIfMatch, the ETag: 204');
+    t.same(await trickle({ 'Content-Type': FRAG, 'If-Match': '*' }, own), { status: 204, added: 1 }, 'requireIfMatch, * with the same ufrag: 204');
+    t.equal((await patch({ 'Content-Type': FRAG, 'If-Match': '"stale"' })).status, 412, 'requireIfMatch, stale If-Match: 412');
   });
 
   await t.test('OPTIONS, HEAD and GET', async (t) => {

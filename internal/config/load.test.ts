@@ -186,6 +186,15 @@ t.test('parseConfig() summarizes a bad ICE server in one problem', async (t) => 
   t.same(p, [{ path: '/webrtc/iceServers/0', message: 'must be a stun:/turn: URL string or an object with "urls"' }]);
 });
 
+t.test('parseConfig() validates whep.requireIfMatch: a boolean, false by default', async (t) => {
+  t.equal(parseConfig(minimal()).whep.requireIfMatch, false, 'default');
+  t.ok(Object.isFrozen(parseConfig(minimal()).whep), 'frozen like every section');
+  t.equal(parseConfig({ ...minimal(), whep: { requireIfMatch: true } }).whep.requireIfMatch, true);
+  t.same(problemsOf(t, { ...minimal(), whep: { requireIfMatch: 'yes' } }), [{ path: '/whep/requireIfMatch', message: 'must be boolean' }]);
+  t.same(problemsOf(t, { ...minimal(), whep: { requireIfmatch: true } }), [{ path: '/whep/requireIfmatch', message: 'is not a known key' }]);
+  t.same(problemsOf(t, { ...minimal(), whep: true }), [{ path: '/whep', message: 'must be object' }]);
+});
+
 t.test('parseConfig() refuses duplicate stream ids naming both paths', async (t) => {
   const p = problemsOf(t, {
     streams: [

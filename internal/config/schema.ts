@@ -55,6 +55,14 @@ export const configSchema = {
         shards: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
       },
     },
+    whep: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        requireIfMatch: { type: 'boolean', default: false },
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,

@@ -41,6 +41,10 @@ export interface Config {
     /** Viewer peers live in this many child processes (0: in whepd's own process). */
     readonly shards: number;
   };
+  readonly whep: {
+    /** A trickle PATCH without If-Match gets 428 instead of being applied to the current ICE session. */
+    readonly requireIfMatch: boolean;
+  };
   readonly limits: {
     readonly viewersPerStream: number;
     readonly viewersTotal: number;

@@ -14,6 +14,7 @@ export interface TestAppOptions {
   admin?: { token?: string };
   auth?: Record<string, unknown>;
   rateLimit?: { perSecond?: number; burst?: number };
+  whep?: { requireIfMatch?: boolean };
   log?: Logger;
 }
 
@@ -28,6 +29,7 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<App> {
     admin: o.admin ?? {},
     auth: o.auth ?? {},
     rateLimit: o.rateLimit ?? {},
+    whep: o.whep ?? {},
     streams: o.streams ?? [{ id: 'demo', input: 'fixtures/media/demo.mp4', loop: true }],
   });
   return App.start(config, o.log ?? silentLogger());

@@ -124,6 +124,7 @@ t.test('planAnswer() on the max-bundle offer answers its bundle-only audio m-lin
   t.same(plan.video, { mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
   t.same(plan.audio, { mid: '1', payloadType: 111, fmtp: OPUS_FMTP });
   t.equal(plan.iceUfrag, 'zOd2');
+  t.equal(plan.icePwd, 'tG7Z8+eS16vrjSVVtWFfvGNN');
 });
 
 t.test('planAnswer() on the audio-first max-bundle offer answers its bundle-only video m-line', async (t) => {
@@ -132,6 +133,7 @@ t.test('planAnswer() on the audio-first max-bundle offer answers its bundle-only
   t.same(plan.video, { mid: '1', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
   t.same(plan.audio, { mid: '0', payloadType: 111, fmtp: OPUS_FMTP });
   t.equal(plan.iceUfrag, 'igzu');
+  t.equal(plan.icePwd, '5D/AlXZZm8qqC6vcFrA+gK7S');
 });
 
 t.test('planAnswer() accepts a bundle-only m-line without ICE credentials (JSEP section 5.2.1)', async (t) => {

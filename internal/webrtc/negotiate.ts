@@ -22,6 +22,8 @@ export interface OfferPlan {
   audio: NegotiatedCodec;
   /** ICE ufrag of the offer (session level or the first m-line with one), used to detect ICE restarts. */
   iceUfrag: string | undefined;
+  /** ICE pwd from the same place as the ufrag; a PATCH with another one is an ICE restart. */
+  icePwd: string | undefined;
 }
 
 /** Parses `a=fmtp` parameters into a lower-cased map. */
@@ -159,8 +161,9 @@ export function planAnswer(offer: string): OfferPlan {
   if (refusals.length > 0 || typeof video === 'string' || typeof audio === 'string') {
     throw new CodecNotAcceptableError(`${refusals.join(', and ')}; whepd sends H264 (packetization-mode=1) and Opus/48000/2`);
   }
-  // Session-level ufrag, else that of the first m-line that has one (a bundle-only m-line may
-  // carry none, JSEP section 5.2.1).
-  const creds = session.iceUfrag !== undefined ? session : media.find((m) => m.iceUfrag !== undefined);
-  return { video, audio, iceUfrag: creds?.iceUfrag === undefined ? undefined : String(creds.iceUfrag) };
+  // Session-level credentials, else those of the first m-line that has them (a bundle-only
+  // m-line may carry none, JSEP section 5.2.1).
+  const ufrag = session.iceUfrag ?? media.find((m) => m.iceUfrag !== undefined)?.iceUfrag;
+  const pwd = session.icePwd ?? media.find((m) => m.icePwd !== undefined)?.icePwd;
+  return { video, audio, iceUfrag: ufrag === undefined ? undefined : String(ufrag), icePwd: pwd === undefined ? undefined : String(pwd) };
 }

@@ -9,4 +9,6 @@ export { corsMiddleware } from './cors.js';
 export { errorResponse } from './http-errors.js';
 export { parseSdpFragment } from './sdpfrag.js';
 export type { SdpFragment } from './sdpfrag.js';
+export { checkPatchPrecondition, isIceRestart } from './patch-precondition.js';
+export type { IceCredentials, PatchPrecondition } from './patch-precondition.js';
 export type { StreamSource, StreamDirectory, SessionPeer, PeerFactory } from './types.js';

@@ -9,15 +9,13 @@ import {
   BadRequestError,
   NotFoundError,
   OverloadedError,
-  PreconditionFailedError,
-  PreconditionRequiredError,
   StreamNotLiveError,
-  UnprocessableError,
 } from '../errors/index.js';
 import { planAnswer, iceServerLinks } from '../webrtc/index.js';
 import type { IceServerInput } from '../webrtc/index.js';
 import { readBody, requireContentType } from './body.js';
 import { errorResponse } from './http-errors.js';
+import { checkPatchPrecondition } from './patch-precondition.js';
 import { parseSdpFragment } from './sdpfrag.js';
 import { Session } from './session.js';
 import type { SessionTimers } from './session.js';
@@ -44,6 +42,8 @@ export interface WhepRoutesOptions {
   authorize?: (streamId: string, authorization: string | undefined) => Promise<void>;
   /** Per-client rate limit on POST, PATCH and DELETE (429). */
   rateLimit?: (clientKey: string) => void;
+  /** True: a PATCH without If-Match gets 428 (whep.requireIfMatch). Read per request, so a reload applies it. */
+  requireIfMatch?: () => boolean;
 }
 
 function remoteAddress(c: Context): string | undefined {
@@ -164,17 +164,16 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
   app.patch('/whep/:stream/:resource', async (c) => {
     const sess = session(c.req.param('stream'), c.req.param('resource'));
     requireContentType(c, SDPFRAG);
-    const ifMatch = c.req.header('if-match');
-    if (!ifMatch) throw new PreconditionRequiredError('PATCH needs If-Match with the session ETag');
     const body = await readBody(c, o.maxBodyBytes);
     const frag = parseSdpFragment(body, maxCandidates);
-    // RFC 9725 section 4.3.2: If-Match "*" with a new ufrag/pwd asks for an ICE restart.
-    const restart = ifMatch.trim() === '*' || (frag.iceUfrag !== undefined && frag.iceUfrag !== sess.plan.iceUfrag);
-    if (restart) {
-      if (ifMatch.trim() !== '*' && ifMatch.trim() !== sess.etag) throw new PreconditionFailedError('If-Match does not match the session ETag');
-      throw new UnprocessableError('ICE restart is not supported; start a new session (the current one keeps running)');
-    }
-    if (ifMatch.trim() !== sess.etag) throw new PreconditionFailedError('If-Match does not match the session ETag');
+    // 428/412/422: a trickle needs no If-Match unless configured; only new credentials restart ICE.
+    checkPatchPrecondition({
+      ifMatch: c.req.header('if-match'),
+      etag: sess.etag,
+      requireIfMatch: o.requireIfMatch?.() ?? false,
+      session: sess.plan,
+      fragment: frag,
+    });
     const defaultMid = sess.plan.video.mid;
     await sess.addCandidates(frag.candidates.map((cand) => ({ candidate: cand.candidate, mid: cand.mid ?? defaultMid })));
     return c.body(null, 204);
