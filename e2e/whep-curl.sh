@@ -87,15 +87,19 @@ if [ -z "$RESOURCE" ] || [ -z "$ETAG" ]; then
 else
   RES="$BASE$RESOURCE"
   FRAG=$'a=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\na=end-of-candidates\r\n'
-  # An ICE restart (RFC 9725 section 4.3.2): If-Match * and a new ufrag/pwd.
+  # An ICE restart: a new ufrag/pwd in the fragment (with If-Match * or the ETag); see docs/whep.md.
   RESTART=$'a=ice-ufrag:e2eR\r\na=ice-pwd:e2erestartpasswordabcdefgh\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n'
   patch() { req -X PATCH "$@" "$RES"; }
 
   # --- PATCH ------------------------------------------------------------------------------
   patch -H 'Content-Type: application/trickle-ice-sdpfrag' -H "If-Match: $ETAG" --data-binary "$FRAG"
   expect patch-trickle-204 204
+  # Players such as Medooze's whep.js send no If-Match before an ICE restart: a trickle, by default.
   patch -H 'Content-Type: application/trickle-ice-sdpfrag' --data-binary "$FRAG"
-  expect patch-no-if-match-428 428
+  expect patch-no-if-match-trickle-204 204
+  # MediaMTX's reader trickles with If-Match * and no new ufrag: a trickle too, not a restart.
+  patch -H 'Content-Type: application/trickle-ice-sdpfrag' -H 'If-Match: *' --data-binary "$FRAG"
+  expect patch-if-match-star-trickle-204 204
   patch -H 'Content-Type: application/trickle-ice-sdpfrag' -H 'If-Match: "e2e-stale-etag"' --data-binary "$FRAG"
   expect patch-stale-etag-412 412
   patch -H 'Content-Type: application/trickle-ice-sdpfrag' -H 'If-Match: *' --data-binary "$RESTART"
