@@ -3,10 +3,16 @@
 /** Thrown by a check to fail with a sentence. */
 export class CheckFailure extends Error {}
 
-/** Collects results; `summary()` prints `browser: N passed, N failed`. */
+/** Collects results; `summary()` gives `<label>: N passed, N failed`. */
 export class Checks {
   passed = 0;
   failed = 0;
+
+  readonly label: string;
+
+  constructor(label = 'browser') {
+    this.label = label;
+  }
 
   /** Runs `fn` with a time limit; a thrown error or a timeout is a FAIL. */
   async run(name: string, timeoutMs: number, fn: () => Promise<string>): Promise<boolean> {
@@ -31,9 +37,9 @@ export class Checks {
     }
   }
 
-  /** The last line the runner greps. */
+  /** The script's last line. */
   summary(): string {
-    return `browser: ${this.passed} passed, ${this.failed} failed`;
+    return `${this.label}: ${this.passed} passed, ${this.failed} failed`;
   }
 }
 

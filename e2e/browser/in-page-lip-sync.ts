@@ -1,0 +1,168 @@
+/**
+ * The steady-state lip-sync measurement, run inside Chromium via page.evaluate() (self-contained,
+ * like everything in in-page.ts: Playwright sends only the function's source text).
+ */
+/** Audio inbound-rtp counters, as getStats() gives them (only the ones the lip-sync check reads). */
+export interface AudioCounters {
+  totalSamplesReceived: number;
+  concealedSamples: number;
+  silentConcealedSamples: number;
+  concealmentEvents: number;
+  insertedSamplesForDeceleration: number;
+  removedSamplesForAcceleration: number;
+  packetsLost: number;
+  jitterBufferDelay: number;
+  jitterBufferEmittedCount: number;
+}
+
+/** What a steady-state lip-sync window saw; times are performance.now() ms. */
+export interface LipSyncWindow {
+  /** First white frame of each flash, at its requestVideoFrameCallback expectedDisplayTime. */
+  flashes: number[];
+  /** Flashes left out because the callback missed the frame before their first white one. */
+  uncertainFlashes: number;
+  /** 1 kHz beep onsets as heard (|sample| > 0.3, mapped to the output clock). */
+  beeps: number[];
+  windowStart: number;
+  windowEnd: number;
+  frames: number;
+  /** Frames presented that the callback did not see (presentedFrames jumps). */
+  missedFrames: number;
+  /** Audio counters at the start and at the end of the window (player source only). */
+  audioStart?: AudioCounters;
+  audioEnd?: AudioCounters;
+  /** The player replaced its RTCPeerConnection during the window (a reconnect). */
+  reconnected: boolean;
+  latencyMs: { base: number; output: number };
+  error?: string;
+}
+
+/**
+ * Measures flashes and beeps for `ms` on the player page (`source: 'player'`: the audio track of
+ * the player's MediaStream, its RTCPeerConnection's audio inbound-rtp counters) or on a plain
+ * `<video>` playing a file (`source: 'element'`: the audio of `video.captureStream()`, the same
+ * MediaStreamAudioSourceNode path). Flash: mean luma > 200 of a 32x18 drawImage in
+ * requestVideoFrameCallback, timed at expectedDisplayTime. Beep: first |sample| > 0.3 after >= 300 ms
+ * of quiet, from an AnalyserNode polled every 10 ms, its AudioContext time mapped to
+ * performance.now() with getOutputTimestamp() (i.e. when it leaves the audio output).
+ */
+export async function measureLipSync(arg: { ms: number; source: 'player' | 'element' }): Promise<LipSyncWindow> {
+  type Player = { video: HTMLVideoElement; pc?: RTCPeerConnection };
+  const player = (window as unknown as { whepPlayer?: Player }).whepPlayer;
+  const video = arg.source === 'player' ? player?.video : document.querySelector('video');
+  const latencyMs = { base: 0, output: 0 };
+  const empty = { flashes: [], uncertainFlashes: 0, beeps: [], windowStart: 0, windowEnd: 0, frames: 0, missedFrames: 0, reconnected: false, latencyMs };
+  if (!video) return { ...empty, error: 'no video element' };
+  let track: MediaStreamTrack | undefined;
+  if (arg.source === 'player') {
+    track = (video.srcObject as MediaStream | null)?.getAudioTracks()[0];
+  } else {
+    track = (video as HTMLVideoElement & { captureStream(): MediaStream }).captureStream().getAudioTracks()[0];
+  }
+  if (!track) return { ...empty, error: 'no audio track' };
+  const pc = arg.source === 'player' ? player?.pc : undefined;
+  if (arg.source === 'player' && !pc) return { ...empty, error: 'no peer connection' };
+  const counters = async (): Promise<AudioCounters | undefined> => {
+    if (!pc) return undefined;
+    let a: AudioCounters | undefined;
+    (await pc.getStats()).forEach((e: AudioCounters & { type: string; kind: string }) => {
+      if (e.type === 'inbound-rtp' && e.kind === 'audio') a = e;
+    });
+    if (!a) return undefined;
+    return {
+      totalSamplesReceived: a.totalSamplesReceived ?? 0,
+      concealedSamples: a.concealedSamples ?? 0,
+      silentConcealedSamples: a.silentConcealedSamples ?? 0,
+      concealmentEvents: a.concealmentEvents ?? 0,
+      insertedSamplesForDeceleration: a.insertedSamplesForDeceleration ?? 0,
+      removedSamplesForAcceleration: a.removedSamplesForAcceleration ?? 0,
+      packetsLost: a.packetsLost ?? 0,
+      jitterBufferDelay: a.jitterBufferDelay ?? 0,
+      jitterBufferEmittedCount: a.jitterBufferEmittedCount ?? 0,
+    };
+  };
+
+  const ctx = new AudioContext();
+  await ctx.resume();
+  const src = ctx.createMediaStreamSource(new MediaStream([track]));
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 8192; // 170 ms: a late poll (main-thread jank) still finds every sample
+  const sink = ctx.createGain();
+  sink.gain.value = 0;
+  src.connect(analyser);
+  analyser.connect(sink);
+  sink.connect(ctx.destination);
+  const canvas = document.createElement('canvas');
+  canvas.width = 32;
+  canvas.height = 18;
+  const g = canvas.getContext('2d', { willReadFrequently: true });
+  if (!g) return { ...empty, error: 'no 2d context' };
+
+  // Let the AudioContext run for a moment so getOutputTimestamp() is meaningful.
+  await new Promise((r) => setTimeout(r, 300));
+  const flashes: number[] = [];
+  const beeps: number[] = [];
+  let uncertainFlashes = 0;
+  let frames = 0;
+  let missedFrames = 0;
+  let bright = false;
+  let lastPresented: number | undefined;
+  let running = true;
+  const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
+    if (!running) return;
+    const missed = lastPresented !== undefined && meta.presentedFrames - lastPresented > 1;
+    if (missed && lastPresented !== undefined) missedFrames += meta.presentedFrames - lastPresented - 1;
+    lastPresented = meta.presentedFrames;
+    frames++;
+    g.drawImage(video, 0, 0, 32, 18);
+    const px = g.getImageData(0, 0, 32, 18).data;
+    let sum = 0;
+    for (let i = 0; i < px.length; i += 4) sum += 0.299 * (px[i] ?? 0) + 0.587 * (px[i + 1] ?? 0) + 0.114 * (px[i + 2] ?? 0);
+    const luma = sum / (px.length / 4);
+    // fixtures/README.md: flash frames have mean luma ~235, the rest stays below ~70.
+    if (luma > 200 && !bright) {
+      // A frame the callback did not see just before may have been the flash's first one.
+      if (missed) uncertainFlashes++;
+      else flashes.push(meta.expectedDisplayTime);
+    }
+    bright = luma > 200;
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+
+  const buf = new Float32Array(analyser.fftSize);
+  const sr = ctx.sampleRate;
+  let scannedUntil = 0;
+  let lastLoud = -10;
+  const poll = () => {
+    analyser.getFloatTimeDomainData(buf);
+    const endCtx = ctx.currentTime;
+    const ts = ctx.getOutputTimestamp();
+    const toPerf = (t: number) => (ts.performanceTime ?? 0) + (t - (ts.contextTime ?? 0)) * 1000;
+    for (let i = 0; i < buf.length; i++) {
+      const t = endCtx - (buf.length - i) / sr;
+      if (t <= scannedUntil) continue;
+      // Beep amplitude 0.8, bed tone 0.05: |s| > 0.3 is the beep.
+      if (Math.abs(buf[i] ?? 0) > 0.3) {
+        if (t - lastLoud > 0.3) beeps.push(toPerf(t));
+        lastLoud = t;
+      }
+    }
+    scannedUntil = endCtx;
+  };
+  const audioStart = await counters();
+  const windowStart = performance.now();
+  scannedUntil = ctx.currentTime;
+  const timer = setInterval(poll, 10);
+  await new Promise((r) => setTimeout(r, arg.ms));
+  clearInterval(timer);
+  poll();
+  running = false;
+  const windowEnd = performance.now();
+  const audioEnd = await counters();
+  latencyMs.base = ctx.baseLatency * 1000;
+  latencyMs.output = (ctx.outputLatency ?? 0) * 1000;
+  await ctx.close();
+  const reconnected = arg.source === 'player' && player?.pc !== pc;
+  return { flashes, uncertainFlashes, beeps, windowStart, windowEnd, frames, missedFrames, audioStart, audioEnd, reconnected, latencyMs };
+}
