@@ -153,6 +153,7 @@ export class App extends EventEmitter {
       stallTimeoutMs: s.stallTimeoutS * 1000,
       demandTimeoutMs: s.startTimeoutS * 1000,
       idleStopMs: s.idleTimeoutS * 1000,
+      syncHoldMaxMs: s.syncHoldMaxMs,
       log: this.#log.child({ stream: s.id }),
     });
     if (this.shards) stream.addOutlet(this.shards.outlet(s.id));

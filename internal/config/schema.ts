@@ -151,6 +151,7 @@ export const configSchema = {
           tokens: { type: 'array', items: { type: 'string', minLength: 16 }, default: [] },
           startTimeoutS: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 10 },
           idleTimeoutS: { type: 'number', minimum: 0, maximum: 86400, default: 10 },
+          syncHoldMaxMs: { type: 'integer', minimum: 0, maximum: 5000, default: 1000 },
         },
       },
     },

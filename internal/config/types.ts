@@ -24,6 +24,8 @@ export interface StreamConfig {
   readonly tokens: readonly string[];
   readonly startTimeoutS: number;
   readonly idleTimeoutS: number;
+  /** Longest hold that puts both tracks on the media clock (ms; 0: forward at once, no alignment). */
+  readonly syncHoldMaxMs: number;
 }
 
 /** The whole config file. */

@@ -138,6 +138,16 @@ export class MediaClock {
     return this.#video !== undefined && this.#audio !== undefined;
   }
 
+  /** The wallclock (Unix ms) of video RTP timestamp `ts`, or NaN without a mapping. Hot path. */
+  videoNtpOf(ts: number): number {
+    return ntpOf(this.#video, this.videoRate, ts);
+  }
+
+  /** The wallclock (Unix ms) of audio RTP timestamp `ts`, or NaN without a mapping. Hot path. */
+  audioNtpOf(ts: number): number {
+    return ntpOf(this.#audio, this.audioRate, ts);
+  }
+
   /** The video RTP timestamp at wallclock `nowMs`, or undefined without a mapping. */
   videoRtpAt(nowMs: number): number | undefined {
     return rtpAt(this.#video, this.videoRate, nowMs);
@@ -147,6 +157,12 @@ export class MediaClock {
   audioRtpAt(nowMs: number): number | undefined {
     return rtpAt(this.#audio, this.audioRate, nowMs);
   }
+}
+
+function ntpOf(point: ClockPoint | undefined, rate: number, ts: number): number {
+  if (!point) return NaN;
+  // Signed 32-bit distance: a timestamp a little before the SR's is before it, across the wrap too.
+  return point.ntpMs + (((ts - point.rtp) | 0) * 1000) / rate;
 }
 
 function rtpAt(point: ClockPoint | undefined, rate: number, nowMs: number): number | undefined {

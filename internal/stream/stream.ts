@@ -21,6 +21,7 @@ import {
 } from '../ffmpeg/index.js';
 import type { FfmpegExit, ProbeResult } from '../ffmpeg/index.js';
 import { ViewerFanout } from './viewer-fanout.js';
+import { TrackAligner } from './track-aligner.js';
 import type { StreamIdentity, StreamOutlet, StreamState, StreamStatus, StreamViewer } from './types.js';
 
 /** Everything a stream needs to run; `app` derives it from the config. */
@@ -51,6 +52,8 @@ export interface StreamOptions {
    * left can keep FFmpeg waiting forever without an error (nginx-rtmp holds the connection open).
    */
   stallTimeoutMs?: number;
+  /** Longest hold that puts both tracks on the media clock (TrackAligner); 0 forwards at once. */
+  syncHoldMaxMs?: number;
   log: Logger;
 }
 
@@ -89,6 +92,8 @@ export class Stream extends EventEmitter {
    * reports follow the stream's one media clock.
    */
   readonly media = { videoHistory: this.#videoHistory, clock: this.#clock };
+  /** Between the ingest and the fan-out: both tracks leave on the media clock. */
+  readonly #aligner: TrackAligner;
   #abort = new AbortController();
   #idleStopping = false;
   #idleTimer: NodeJS.Timeout | undefined;
@@ -114,6 +119,12 @@ export class Stream extends EventEmitter {
     this.#opts = options;
     this.#log = options.log;
     this.#backoff = new RestartBackoff({ minMs: options.restartMinMs, maxMs: options.restartMaxMs });
+    this.#aligner = new TrackAligner({
+      clock: this.#clock,
+      onVideo: this.#onVideo,
+      onAudio: this.#onAudio,
+      maxHoldMs: options.syncHoldMaxMs ?? 1000,
+    });
     this.#state = options.onDemand ? 'idle' : 'starting';
     // One SSRC pair per stream for every viewer: each viewer has its own transport, so sharing
     // cannot collide, and it lets one rewritten buffer serve a whole payload-type group.
@@ -369,8 +380,9 @@ export class Stream extends EventEmitter {
     const started = Date.now();
     const { probe, transcode } = await this.#probe();
     this.#transcoding = transcode;
-    this.#videoIngest = await RtpIngest.open({ payloadType: VIDEO_PT, onPacket: this.#onVideo, onSenderReport: this.#onVideoReport });
-    this.#audioIngest = await RtpIngest.open({ payloadType: AUDIO_PT, onPacket: this.#onAudio, onSenderReport: this.#onAudioReport });
+    const aligner = this.#aligner;
+    this.#videoIngest = await RtpIngest.open({ payloadType: VIDEO_PT, onPacket: (p) => aligner.video(p), onSenderReport: this.#onVideoReport });
+    this.#audioIngest = await RtpIngest.open({ payloadType: AUDIO_PT, onPacket: (p) => aligner.audio(p), onSenderReport: this.#onAudioReport });
     if (this.#closed || this.#idleStopping) {
       this.#teardownRun('stream closed');
       return { code: null, signal: null, reason: 'stopped by whepd', stderrTail: [], uptimeMs: Date.now() - started };
@@ -429,6 +441,8 @@ export class Stream extends EventEmitter {
 
   /** Closes every viewer, then the sockets: no packet can reach a closed track after this. */
   #teardownRun(reason: string): void {
+    // Held packets belong to the run that ended; none may reach the next run's viewers.
+    this.#aligner.reset();
     const viewers = [...this.#viewers];
     this.#viewers.clear();
     this.#local.clear();

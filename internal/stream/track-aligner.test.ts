@@ -1,0 +1,118 @@
+import t from 'tap';
+import { MediaClock } from '../rtp/index.js';
+import { ENGAGE_SPREAD_MS, TrackAligner } from './track-aligner.js';
+
+/** An RTP packet with just the timestamp set (the aligner reads nothing else). */
+function packet(ts: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUInt32BE(ts >>> 0, 4);
+  return b;
+}
+
+/** An aligner on a fake clock and fake timers; media time 0 = wallclock 1,000,000 ms. */
+function rig(maxHoldMs = 1000) {
+  const clock = new MediaClock(90000, 48000);
+  clock.setVideo({ ntpMs: 1_000_000, rtp: 0 });
+  clock.setAudio({ ntpMs: 1_000_000, rtp: 0 });
+  let now = 1_000_000;
+  const timers: { at: number; fn: () => void }[] = [];
+  const sent: string[] = [];
+  const aligner = new TrackAligner({
+    clock,
+    maxHoldMs,
+    onVideo: (p) => sent.push(`v${p.readUInt32BE(4) / 90}`),
+    onAudio: (p) => sent.push(`a${p.readUInt32BE(4) / 48}`),
+    now: () => now,
+    setTimer: (fn, ms) => {
+      const timer = { at: now + ms, fn };
+      timers.push(timer);
+      return timer;
+    },
+    clearTimer: (x) => timers.splice(timers.indexOf(x as (typeof timers)[number]), 1),
+  });
+  /** Moves the clock to `to` (ms after media time 0), firing due timers in order. */
+  const advance = (to: number) => {
+    for (;;) {
+      timers.sort((a, b) => a.at - b.at);
+      const next = timers[0];
+      if (!next || next.at > 1_000_000 + to) break;
+      timers.shift();
+      now = next.at;
+      next.fn();
+    }
+    now = 1_000_000 + to;
+  };
+  return { aligner, clock, sent, advance, video: (ms: number) => aligner.video(packet(ms * 90)), audio: (ms: number) => aligner.audio(packet(ms * 48)) };
+}
+
+t.test('a smooth input passes at once, in arrival order', async (t) => {
+  const r = rig();
+  for (let ms = 0; ms < 2000; ms += 20) {
+    r.advance(ms + 15 + (ms % 60) / 6); // 15-25 ms late, evenly jittered
+    r.audio(ms);
+    r.video(ms);
+  }
+  t.equal(r.aligner.engaged, false, 'spread 10 ms: not engaged');
+  t.equal(r.aligner.held, 0, 'nothing held');
+  t.equal(r.sent.length, 200);
+  t.same(r.sent.slice(0, 4), ['a0', 'v0', 'a20', 'v20']);
+});
+
+t.test('audio in 300 ms bursts: both tracks leave evenly on the media clock', async (t) => {
+  const r = rig();
+  const arrivals: { at: number; send: () => void }[] = [];
+  // 6 s: video every 33 ms arriving 10 ms late; audio every 20 ms, in bursts at each 300 ms boundary.
+  for (let ms = 0; ms < 6000; ms += 33) arrivals.push({ at: ms + 10, send: () => r.video(ms) });
+  for (let ms = 0; ms < 6000; ms += 20) arrivals.push({ at: (Math.floor(ms / 300) + 1) * 300 + 5, send: () => r.audio(ms) });
+  arrivals.sort((a, b) => a.at - b.at);
+  const sentAt: { what: string; at: number }[] = [];
+  const before = r.sent.length;
+  for (const a of arrivals) {
+    r.advance(a.at);
+    const n = r.sent.length;
+    a.send();
+    for (const w of r.sent.slice(n)) sentAt.push({ what: w, at: a.at });
+  }
+  r.advance(7000);
+  t.ok(r.aligner.engaged, `engaged (spread > ${ENGAGE_SPREAD_MS} ms)`);
+  t.ok(r.aligner.held > 0, `${r.aligner.held} packets held`);
+  t.equal(r.sent.length - before, arrivals.length, 'every packet sent once');
+  t.ok(r.aligner.delayMs >= 300 && r.aligner.delayMs <= 306, `common delay ${r.aligner.delayMs} ms: the bursts' worst lateness`);
+  t.ok(r.aligner.maxHeldMs <= 1000, 'no hold over maxHoldMs');
+});
+
+t.test('the order within a track is kept, holds are capped, and reset() drops what is held', async (t) => {
+  const r = rig(100);
+  // Make it engage: one audio packet 500 ms late.
+  r.advance(500);
+  r.audio(0);
+  r.advance(510);
+  r.video(500);
+  r.video(533);
+  t.ok(r.aligner.engaged);
+  t.ok(r.aligner.maxHeldMs <= 100, `hold capped at 100 ms (${r.aligner.maxHeldMs})`);
+  r.advance(560);
+  r.video(566);
+  const held = r.aligner.held;
+  t.ok(held >= 2, 'later packets are held');
+  r.aligner.reset();
+  r.advance(2000);
+  t.notOk(r.sent.includes('v566'), 'a reset packet is never sent');
+  t.equal(r.aligner.engaged, false, 'a reset forgets the lateness');
+  const order = r.sent.filter((s) => s.startsWith('v'));
+  t.same(order, [...order].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))), 'video in order');
+});
+
+t.test('without a media clock, or with maxHoldMs 0, packets pass at once', async (t) => {
+  const r = rig(0);
+  r.advance(400);
+  r.audio(0);
+  r.video(0);
+  t.same(r.sent, ['a0', 'v0']);
+  const r2 = rig();
+  r2.clock.reset();
+  r2.advance(400);
+  r2.audio(0);
+  t.same(r2.sent, ['a0']);
+  t.equal(r2.aligner.held, 0);
+});

@@ -1,0 +1,265 @@
+/**
+ * Sends a stream's audio and video on its media clock: each packet leaves whepd at its media time
+ * (from FFmpeg's sender reports, see MediaClock) plus one delay common to both tracks, the
+ * largest lateness either track showed lately. Both tracks then reach every viewer as if captured
+ * and sent together, evenly paced, whatever FFmpeg did to one of them on the way:
+ *
+ * - an MPEG-TS input (SRT, HLS, UDP) carries audio in PES packets of up to half a second, so FFmpeg
+ *   emits audio in bursts that lag the video by 0-500 ms; a receiver then sizes its audio jitter
+ *   buffer for the bursts and its A/V sync, which reads the arrival of the latest packet of each
+ *   track, misjudges the skew (Chromium played such a stream 150 ms out of sync, audio late);
+ * - an x264 re-encode makes the video leave FFmpeg tens of ms after the audio of the same instant.
+ *
+ * The cost is latency: the earlier track waits for the later one (about the x264 delay, or the
+ * TS burst length), and both wait out FFmpeg's own send jitter. The hold is capped (maxHoldMs);
+ * a packet never waits longer than that. Without a media clock (before FFmpeg's first sender
+ * reports) packets pass at once.
+ */
+import type { MediaClock } from '../rtp/index.js';
+
+/** Options for {@link TrackAligner}. */
+export interface TrackAlignerOptions {
+  clock: MediaClock;
+  /** Receives released video / audio packets, in order. */
+  onVideo: (packet: Buffer) => void;
+  onAudio: (packet: Buffer) => void;
+  /** No packet is held longer than this (ms); 0 turns alignment off. */
+  maxHoldMs: number;
+
+  /** Wallclock in Unix ms, fractional (tests pass their own). */
+  now?: () => number;
+  /** Timer hooks (tests pass their own). */
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (t: unknown) => void;
+}
+
+/** How far back the largest lateness is remembered: several TS bursts, a few GOPs. */
+export const LATENESS_WINDOW_MS = 8000;
+const BUCKETS = 8;
+const BUCKET_MS = LATENESS_WINDOW_MS / BUCKETS;
+/**
+ * When the window's lateness falls (the input got smoother), the common delay follows at this
+ * rate only, so packets are never bunched up by a sudden shorter hold.
+ */
+const DELAY_DECAY_PER_S = 20;
+/**
+ * Holding starts when the packets of the last window arrived more than this far apart from the
+ * media clock (largest minus smallest lateness, both tracks): an MPEG-TS input's audio bursts
+ * (200-500 ms), or one track lagging the other. FFmpeg's own send jitter on a file or RTMP input
+ * stays well under it (about 30 ms here, measured on a busy 2-core box).
+ */
+export const ENGAGE_SPREAD_MS = 80;
+
+/** A FIFO of packets with their release times; grows by doubling, never shrinks. */
+class HeldPackets {
+  #packets: (Buffer | undefined)[] = new Array(64);
+  #release = new Float64Array(64);
+  #head = 0;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Release time of the oldest packet (Infinity when empty). */
+  get nextRelease(): number {
+    return this.#size === 0 ? Infinity : (this.#release[this.#head] as number);
+  }
+
+  push(packet: Buffer, release: number): void {
+    if (this.#size === this.#packets.length) this.#grow();
+    const i = (this.#head + this.#size) % this.#packets.length;
+    this.#packets[i] = packet;
+    this.#release[i] = release;
+    this.#size++;
+  }
+
+  shift(): Buffer {
+    const p = this.#packets[this.#head] as Buffer;
+    this.#packets[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.#packets.length;
+    this.#size--;
+    return p;
+  }
+
+  clear(): void {
+    this.#packets.fill(undefined);
+    this.#head = 0;
+    this.#size = 0;
+  }
+
+  #grow(): void {
+    const n = this.#packets.length;
+    const packets: (Buffer | undefined)[] = new Array(n * 2);
+    const release = new Float64Array(n * 2);
+    for (let k = 0; k < n; k++) {
+      packets[k] = this.#packets[(this.#head + k) % n];
+      release[k] = this.#release[(this.#head + k) % n] as number;
+    }
+    this.#packets = packets;
+    this.#release = release;
+    this.#head = 0;
+  }
+}
+
+/** Paces one stream's two tracks onto its media clock. */
+export class TrackAligner {
+  readonly #o: TrackAlignerOptions;
+  readonly #now: () => number;
+  readonly #setTimer: (fn: () => void, ms: number) => unknown;
+  readonly #clearTimer: (t: unknown) => void;
+  readonly #video = new HeldPackets();
+  readonly #audio = new HeldPackets();
+  /** Largest lateness (arrival minus media time, ms) per bucket of the window. */
+  readonly #lateness = new Float64Array(BUCKETS).fill(-Infinity);
+  /** Smallest lateness per bucket: max minus min over the window is how uneven the input is. */
+  readonly #earliness = new Float64Array(BUCKETS).fill(Infinity);
+  /** Holding packets: the window's lateness spread exceeded ENGAGE_SPREAD_MS. */
+  #engaged = false;
+  #bucket = -1;
+  /** The common delay: release = media time + delay. NaN until the first packet with a clock. */
+  #delay = NaN;
+  #delaySetAt = 0;
+  #timer: unknown;
+  #timerAt = Infinity;
+  /** Packets held so far, and the longest hold (ms), for status. */
+  held = 0;
+  maxHeldMs = 0;
+
+  constructor(o: TrackAlignerOptions) {
+    this.#o = o;
+    this.#now = o.now ?? (() => performance.timeOrigin + performance.now());
+    this.#setTimer = o.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
+    this.#clearTimer = o.clearTimer ?? ((t) => clearTimeout(t as NodeJS.Timeout));
+  }
+
+  /** The current common delay over the media clock (ms), NaN before it is known. */
+  get delayMs(): number {
+    return this.#delay;
+  }
+
+  /** Hot path: one video packet from the ingest. */
+  video(packet: Buffer): void {
+    this.#take(this.#video, packet, this.#o.clock.videoNtpOf(packet.readUInt32BE(4)), this.#o.onVideo);
+  }
+
+  /** Hot path: one audio packet from the ingest. */
+  audio(packet: Buffer): void {
+    this.#take(this.#audio, packet, this.#o.clock.audioNtpOf(packet.readUInt32BE(4)), this.#o.onAudio);
+  }
+
+  #take(queue: HeldPackets, packet: Buffer, mediaMs: number, send: (p: Buffer) => void): void {
+    if (this.#o.maxHoldMs <= 0 || Number.isNaN(mediaMs)) {
+      // No clock yet (or alignment off): what is held goes first, then this one, in order.
+      this.#flush(Infinity);
+      send(packet);
+      return;
+    }
+    const now = this.#now();
+    const delay = this.#updateDelay(now, now - mediaMs);
+    if (!this.#engaged) {
+      // A smooth input: forward as it came, since any hold would only add latency (and a receiver
+      // whose A/V sync ignores small skews, as webrtc.org's ignores < 30 ms, would keep it).
+      this.#flush(Infinity);
+      send(packet);
+      return;
+    }
+    const release = Math.min(mediaMs + delay, now + this.#o.maxHoldMs);
+    if (release <= now && queue.size === 0) {
+      send(packet);
+      return;
+    }
+    queue.push(packet, release);
+    this.held++;
+    if (release - now > this.maxHeldMs) this.maxHeldMs = release - now;
+    this.#flush(now);
+    this.#schedule(now);
+  }
+
+  /** Records one lateness and returns the common delay: the window's maximum, falling slowly. */
+  #updateDelay(now: number, lateness: number): number {
+    const bucket = Math.floor(now / BUCKET_MS);
+    if (bucket !== this.#bucket) {
+      // Buckets skipped while no packet came are stale too.
+      const steps = this.#bucket < 0 ? BUCKETS : Math.min(BUCKETS, bucket - this.#bucket);
+      for (let k = 1; k <= steps; k++) {
+        this.#lateness[(bucket - steps + k) % BUCKETS] = -Infinity;
+        this.#earliness[(bucket - steps + k) % BUCKETS] = Infinity;
+      }
+      this.#bucket = bucket;
+      this.#updateEngaged();
+    }
+    const i = bucket % BUCKETS;
+    if (lateness > (this.#lateness[i] as number)) this.#lateness[i] = lateness;
+    if (lateness < (this.#earliness[i] as number)) this.#earliness[i] = lateness;
+    let max = -Infinity;
+    for (let k = 0; k < BUCKETS; k++) if ((this.#lateness[k] as number) > max) max = this.#lateness[k] as number;
+    if (!this.#engaged && max - (this.#earliness[i] as number) > ENGAGE_SPREAD_MS) this.#engaged = true;
+    if (Number.isNaN(this.#delay) || max >= this.#delay) {
+      this.#delay = max;
+    } else {
+      this.#delay = Math.max(max, this.#delay - ((now - this.#delaySetAt) * DELAY_DECAY_PER_S) / 1000);
+    }
+    this.#delaySetAt = now;
+    return this.#delay;
+  }
+
+  // Once a bucket: holds stop when the whole window's spread is back under half the threshold.
+  #updateEngaged(): void {
+    let max = -Infinity;
+    let min = Infinity;
+    for (let k = 0; k < BUCKETS; k++) {
+      if ((this.#lateness[k] as number) > max) max = this.#lateness[k] as number;
+      if ((this.#earliness[k] as number) < min) min = this.#earliness[k] as number;
+    }
+    if (this.#engaged && max - min < ENGAGE_SPREAD_MS / 2) this.#engaged = false;
+  }
+
+  /** True while packets are held onto the media clock (the input is uneven). */
+  get engaged(): boolean {
+    return this.#engaged;
+  }
+
+  #schedule(now: number): void {
+    const next = Math.min(this.#video.nextRelease, this.#audio.nextRelease);
+    if (next === Infinity || next >= this.#timerAt) return;
+    if (this.#timer !== undefined) this.#clearTimer(this.#timer);
+    this.#timerAt = next;
+    this.#timer = this.#setTimer(() => this.#fire(), Math.max(0, next - now));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = this.#now();
+    this.#flush(now);
+    this.#schedule(now);
+  }
+
+  /** Sends every packet due by `until`, both tracks merged in release order. */
+  #flush(until: number): void {
+    const v = this.#video;
+    const a = this.#audio;
+    for (;;) {
+      const nv = v.nextRelease;
+      const na = a.nextRelease;
+      if (nv <= na && nv <= until && v.size > 0) this.#o.onVideo(v.shift());
+      else if (na <= until && a.size > 0) this.#o.onAudio(a.shift());
+      else break;
+    }
+  }
+
+  /** Drops every held packet and forgets the lateness (a run ended: its clock is gone). */
+  reset(): void {
+    if (this.#timer !== undefined) this.#clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#video.clear();
+    this.#audio.clear();
+    this.#lateness.fill(-Infinity);
+    this.#earliness.fill(Infinity);
+    this.#engaged = false;
+    this.#bucket = -1;
+    this.#delay = NaN;
+  }
+}
