@@ -1,6 +1,6 @@
 /**
- * Composition root: the only module that reads the whole config. Builds streams, the session
- * registry and the HTTP server in order, and closes them in reverse.
+ * Composition root: the only module that reads the whole config. Builds the shard pool, the
+ * streams, the session registry and the HTTP server; closes in phases (see close()).
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +20,8 @@ export interface ReloadResult {
   /** Config sections that changed but only take effect after a restart. */
   needsRestart: string[];
 }
-import { Stream } from '../stream/index.js';
+import { LocalDelivery } from '../stream/index.js';
+import { LiveStream } from './live-stream.js';
 import { ViewerPeer } from '../webrtc/index.js';
 import { SessionRegistry, corsMiddleware, whepRoutes } from '../whep/index.js';
 import type { PeerFactory, StreamDirectory } from '../whep/index.js';
@@ -34,7 +35,7 @@ import type { PeerNetworkOptions } from '../webrtc/index.js';
 /** A running whepd. Emits `close` once. */
 export class App extends EventEmitter {
   config: Config;
-  readonly streams: ReadonlyMap<string, Stream>;
+  readonly streams: ReadonlyMap<string, LiveStream>;
   readonly registry: SessionRegistry;
   readonly http: Hono;
   readonly metrics: Metrics;
@@ -53,7 +54,7 @@ export class App extends EventEmitter {
     this.config = config;
     this.#log = log;
     this.shards = shards;
-    const streams = new Map<string, Stream>();
+    const streams = new Map<string, LiveStream>();
     for (const s of config.streams) streams.set(s.id, this.#buildStream(s, config));
     this.streams = streams;
     this.registry = new SessionRegistry(config.limits);
@@ -132,8 +133,8 @@ export class App extends EventEmitter {
     });
   }
 
-  #buildStream(s: StreamConfig, config: Config): Stream {
-    const stream = new Stream({
+  #buildStream(s: StreamConfig, config: Config): LiveStream {
+    return new LiveStream({
       id: s.id,
       input: s.input,
       inputArgs: s.inputArgs,
@@ -154,10 +155,10 @@ export class App extends EventEmitter {
       demandTimeoutMs: s.startTimeoutS * 1000,
       idleStopMs: s.idleTimeoutS * 1000,
       syncHoldMaxMs: s.syncHoldMaxMs,
+      // With shards the viewers' peers live there; the main process only relays.
+      delivery: this.shards ? this.shards.delivery(s.id) : new LocalDelivery(),
       log: this.#log.child({ stream: s.id }),
     });
-    if (this.shards) stream.addOutlet(this.shards.outlet(s.id));
-    return stream;
   }
 
   /**
@@ -170,13 +171,13 @@ export class App extends EventEmitter {
     const key = (s: StreamConfig, c: Config) => JSON.stringify([s, c.ffmpeg]);
     const before = new Map(prev.streams.map((s) => [s.id, key(s, prev)]));
     const result: ReloadResult = { added: [], removed: [], restarted: [], kept: [], needsRestart: [] };
-    const streams = this.streams as Map<string, Stream>;
+    const streams = this.streams as Map<string, LiveStream>;
     const stopping: Promise<void>[] = [];
     for (const id of before.keys()) {
       if (next.streams.some((s) => s.id === id)) continue;
       const old = streams.get(id);
       streams.delete(id);
-      old?.close();
+      old?.close({ kind: 'stream-removed', message: 'the stream was removed from the config' });
       if (old) stopping.push(old.stopped());
       result.removed.push(id);
     }
@@ -188,7 +189,7 @@ export class App extends EventEmitter {
       }
       const old = streams.get(s.id);
       if (old) {
-        old.close();
+        old.close({ kind: 'stream-removed', message: 'the stream was replaced by a reload with new settings' });
         stopping.push(old.stopped());
         result.restarted.push(s.id);
       } else result.added.push(s.id);
@@ -266,7 +267,7 @@ export class App extends EventEmitter {
     this.#closed = true;
     this.#draining = true;
     this.registry.closeAll('whepd is shutting down');
-    for (const s of this.streams.values()) s.close();
+    for (const s of this.streams.values()) s.close({ kind: 'shutdown', message: 'whepd is shutting down' });
     await Promise.all([...this.streams.values()].map((s) => s.stopped()));
     await this.shards?.close();
     const server = this.#server;

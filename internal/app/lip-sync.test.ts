@@ -8,7 +8,6 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import type { App } from './index.js';
-import { emptyOutCounters } from '../stream/index.js';
 import { WhepClient, answerTrack, processRunning, releaseWebRtc, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
 import type { ReceivedSenderReport } from '../testkit/index.js';
 
@@ -33,17 +32,14 @@ async function srSkew(t: Test, app: App, id: string): Promise<number> {
   await waitLive(app, id, 20000);
   let firstVideo: number | undefined;
   let firstAudio: number | undefined;
-  const removeTap = stream.addOutlet({
+  const removeTap = stream.addTap({
     video: (p) => void (firstVideo ??= p.readUInt32BE(4)),
     audio: (p) => void (firstAudio ??= p.readUInt32BE(4)),
-    clock: () => {},
     // The run ended: what it sent is not the next run's origin.
     reset: () => {
       firstVideo = undefined;
       firstAudio = undefined;
     },
-    out: emptyOutCounters(),
-    retransmits: { sent: 0, missing: 0 },
   });
   t.teardown(removeTap);
   const restarts = stream.status().restarts;

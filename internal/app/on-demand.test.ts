@@ -43,3 +43,20 @@ t.test('an on-demand stream that cannot go live answers 409 after its start time
   t.ok(Date.now() - started >= 900, 'waited for the start timeout');
   await waitUntil(() => app.streams.get('bad')!.state === 'idle', 5000, 'the stream to stop again');
 });
+
+t.test('an on-demand stream whose FFmpeg died under its viewers still stops once nobody watches', async (t) => {
+  const app = await startTestApp({ ffmpeg: { restartMinMs: 200 }, streams: [{ id: 'od', input: 'fixtures/media/demo.mp4', loop: true, onDemand: true, idleTimeoutS: 0.5 }] });
+  t.teardown(() => app.close());
+  const stream = app.streams.get('od')!;
+  const client = await WhepClient.connect({ endpoint: `${app.url}/whep/od` });
+  t.teardown(() => client.close());
+  t.equal(client.post?.status, 201);
+  await client.waitFor(() => client.video.length > 10, 8000, 'media');
+  const pid = stream.pid!;
+  process.kill(pid, 'SIGKILL');
+  await waitUntil(() => stream.viewerCount === 0, 5000, 'the viewer torn down with its FFmpeg');
+  // The supervisor restarts FFmpeg after the backoff; with nobody watching, the idle timeout
+  // must then stop it again instead of leaving it running for good.
+  await waitUntil(() => stream.state === 'idle', 8000, 'the stream to go idle after the restart');
+  t.equal(stream.pid, undefined, 'no FFmpeg runs');
+});

@@ -135,3 +135,46 @@ export class RateLimitedError extends WhepdError {
     super('RATE_LIMITED', 429, message, { retryAfter: 1, ...options });
   }
 }
+
+/** An error as it crosses a process boundary (shard IPC): its code, status and one sentence. */
+export interface WireError {
+  code: string;
+  status: number;
+  message: string;
+  retryAfter?: number;
+}
+
+/** Any thrown value as a WireError; errors whepd did not raise on purpose travel as `INTERNAL` 500. */
+export function errorToWire(err: unknown): WireError {
+  if (isWhepdError(err)) return { code: err.code, status: err.status, message: err.message, ...(err.retryAfter !== undefined ? { retryAfter: err.retryAfter } : {}) };
+  return { code: 'INTERNAL', status: 500, message: err instanceof Error ? err.message : String(err) };
+}
+
+const WIRE_CLASSES: Record<string, new (message: string, options?: WhepdErrorOptions) => WhepdError> = {
+  BAD_REQUEST: BadRequestError,
+  NOT_FOUND: NotFoundError,
+  CODEC_NOT_ACCEPTABLE: CodecNotAcceptableError,
+  STREAM_NOT_LIVE: StreamNotLiveError,
+  PRECONDITION_FAILED: PreconditionFailedError,
+  PRECONDITION_REQUIRED: PreconditionRequiredError,
+  PAYLOAD_TOO_LARGE: PayloadTooLargeError,
+  UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaTypeError,
+  UNPROCESSABLE: UnprocessableError,
+  GATEWAY_TIMEOUT: GatewayTimeoutError,
+  UNAUTHORIZED: UnauthorizedError,
+  RATE_LIMITED: RateLimitedError,
+};
+
+/**
+ * The error a WireError stands for, of the same class as the one thrown on the other side, so
+ * the HTTP edge maps it as if it had been thrown here. `INTERNAL` becomes a plain Error: the edge
+ * logs it and answers a 500 that leaks nothing.
+ */
+export function errorFromWire(w: WireError): Error {
+  const options = w.retryAfter !== undefined ? { retryAfter: w.retryAfter } : {};
+  const known = WIRE_CLASSES[w.code];
+  if (known) return new known(w.message, options);
+  if (w.status === 503) return new OverloadedError(w.code, w.message, options);
+  if (w.code === 'INTERNAL' || w.status >= 500) return new Error(`shard process: ${w.message}`);
+  return new WhepdError(w.code, w.status, w.message, options);
+}

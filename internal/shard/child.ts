@@ -5,11 +5,11 @@
  * viewers over processes to use more than one core.
  */
 import { createSocket } from 'node:dgram';
-import { MediaClock, PacketHistory } from '../rtp/index.js';
-import { AUDIO_CLOCK_RATE, VIDEO_CLOCK_RATE, VIDEO_HISTORY_PACKETS, ViewerFanout } from '../stream/index.js';
+import { errorToWire } from '../errors/index.js';
+import { LocalDelivery } from '../stream/index.js';
 import type { StreamViewer } from '../stream/index.js';
 import { ViewerPeer } from '../webrtc/index.js';
-import type { PeerMedia, PeerNetworkOptions } from '../webrtc/index.js';
+import type { PeerNetworkOptions } from '../webrtc/index.js';
 import { KIND_AUDIO, KIND_VIDEO_SPS, MEDIA_HEADER_BYTES } from './protocol.js';
 import type { FromShard, PeerFigures, StreamFigures, ToShard } from './protocol.js';
 
@@ -51,13 +51,10 @@ class ShardViewer implements StreamViewer {
   }
 }
 
-/** A stream as this shard knows it: its viewers here and its video history for NACKs. */
+/** A stream as this shard knows it: the same delivery as in-process viewers get in the main process. */
 interface ShardStream {
   readonly id: string;
-  readonly fanout: ViewerFanout<ShardViewer>;
-  readonly history: PacketHistory;
-  readonly clock: MediaClock;
-  readonly media: PeerMedia;
+  readonly delivery: LocalDelivery<ShardViewer>;
 }
 
 const streams: (ShardStream | undefined)[] = [];
@@ -76,37 +73,32 @@ media.on('message', (msg) => {
   if (!stream) return;
   const kind = msg[2];
   const packet = msg.subarray(MEDIA_HEADER_BYTES);
-  if (kind === KIND_AUDIO) {
-    stream.fanout.audio(packet);
-  } else {
-    stream.history.put(packet);
-    stream.fanout.video(packet, kind === KIND_VIDEO_SPS);
-  }
+  if (kind === KIND_AUDIO) stream.delivery.audio(packet);
+  else stream.delivery.video(packet, kind === KIND_VIDEO_SPS);
 });
 
 async function answer(m: Extract<ToShard, { t: 'answer' }>): Promise<void> {
   const stream = streams[m.stream];
   if (!stream || !net) {
-    send({ t: 'answerFailed', id: m.id, status: 500, message: 'shard does not know the stream' });
+    send({ t: 'answerFailed', id: m.id, error: errorToWire(new Error('shard does not know the stream')) });
     return;
   }
   let peer: ViewerPeer;
   try {
-    peer = await ViewerPeer.answer(m.offer, m.plan, m.ids, stream.media, net);
+    peer = await ViewerPeer.answer(m.offer, m.plan, m.ids, stream.delivery.media, net);
   } catch (err) {
-    const status = (err as { status?: number }).status ?? 500;
-    send({ t: 'answerFailed', id: m.id, status, message: (err as Error).message });
+    send({ t: 'answerFailed', id: m.id, error: errorToWire(err) });
     return;
   }
   const viewer = new ShardViewer(m.id, peer, m.plan.video.payloadType, m.plan.audio.payloadType);
   viewers.set(m.id, { viewer, stream });
   peer.on('state', (state) => send({ t: 'state', id: m.id, state }));
   peer.once('close', () => {
-    stream.fanout.delete(viewer);
+    stream.delivery.delete(viewer);
     viewers.delete(m.id);
     send({ t: 'closed', id: m.id });
   });
-  stream.fanout.add(viewer);
+  stream.delivery.add(viewer);
   send({ t: 'answered', id: m.id, sdp: peer.answerSdp, remoteCandidates: peer.remoteCandidateCount });
 }
 
@@ -130,8 +122,9 @@ function reportStats(): void {
   const figures: StreamFigures[] = [];
   streams.forEach((s, index) => {
     if (!s) return;
-    const o = s.fanout.out;
-    figures.push([index, o.videoPackets, o.videoBytes, o.audioPackets, o.audioBytes, s.history.counters.hits, s.history.counters.misses]);
+    const o = s.delivery.out;
+    const r = s.delivery.retransmits;
+    figures.push([index, o.videoPackets, o.videoBytes, o.audioPackets, o.audioBytes, r.sent, r.missing]);
   });
   send({ t: 'stats', peers, streams: figures });
 }
@@ -148,18 +141,12 @@ process.on('message', (m: ToShard) => {
       net = m.net;
       media.bind(0, '127.0.0.1', () => send({ t: 'ready', port: media.address().port }));
       break;
-    case 'stream': {
-      const history = new PacketHistory(VIDEO_HISTORY_PACKETS);
-      const clock = new MediaClock(VIDEO_CLOCK_RATE, AUDIO_CLOCK_RATE);
-      streams[m.index] ??= { id: m.id, fanout: new ViewerFanout<ShardViewer>({ history }), history, clock, media: { videoHistory: history, clock } };
+    case 'stream':
+      streams[m.index] ??= { id: m.id, delivery: new LocalDelivery<ShardViewer>() };
       break;
-    }
-    case 'clock': {
-      const s = streams[m.stream];
-      if (m.kind === 'video') s?.clock.setVideo(m);
-      else s?.clock.setAudio(m);
+    case 'clock':
+      streams[m.stream]?.delivery.clock(m.kind, m);
       break;
-    }
     case 'answer':
       void answer(m);
       break;
@@ -169,14 +156,11 @@ process.on('message', (m: ToShard) => {
     case 'close':
       viewers.get(m.id)?.viewer.peer.close();
       break;
-    case 'reset': {
-      const s = streams[m.stream];
-      if (!s) break;
-      for (const v of s.fanout.clear()) v.streamEnded();
-      s.history.clear();
-      s.clock.reset();
+    case 'reset':
+      // The main process already closed each viewer of the run; this drops the run's packets and
+      // clock (and ends a viewer whose close crossed this message, which peer.close() makes a no-op).
+      streams[m.stream]?.delivery.end({ kind: 'ffmpeg-exited', message: 'the run ended' });
       break;
-    }
     case 'exit':
       exit();
       break;

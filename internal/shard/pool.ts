@@ -10,14 +10,12 @@ import type { Socket } from 'node:dgram';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { WhepdError } from '../errors/index.js';
-import { emptyOutCounters } from '../stream/index.js';
-import type { OutCounters, StreamOutlet } from '../stream/index.js';
+import { WhepdError, errorFromWire } from '../errors/index.js';
+import type { Delivery, OutCounters } from '../stream/index.js';
 import type { OfferPlan, PeerNetworkOptions, TrackIdentity } from '../webrtc/index.js';
-import type { ClockPoint } from '../rtp/index.js';
-import { KIND_AUDIO, KIND_VIDEO, KIND_VIDEO_SPS } from './protocol.js';
 import type { FromShard, StreamFigures, ToShard } from './protocol.js';
 import { ShardPeer } from './shard-peer.js';
+import { ShardDelivery } from './shard-delivery.js';
 
 /** Options for {@link ShardPool.start}. */
 export interface ShardPoolOptions {
@@ -67,75 +65,11 @@ class Shard {
   }
 }
 
-/** Per stream: the shards that hold its viewers, walked per packet. */
-class ShardOutlet implements StreamOutlet {
-  readonly out: OutCounters = emptyOutCounters();
-  readonly retransmits = { sent: 0, missing: 0 };
-  /** Sockets of the shards with viewers of this stream (copy-on-write). */
-  targets: readonly Socket[] = [];
-  /** Figures of shards that exited, kept so the counters never go back. */
-  readonly retired = { out: emptyOutCounters(), sent: 0, missing: 0 };
-  readonly #headers: Buffer[];
-  readonly #parts: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)];
-  readonly #onReset: () => void;
-  readonly #onClock: (kind: 'video' | 'audio', point: ClockPoint) => void;
-  /** The run's media clock so far, for shards that learn of the stream later (FFmpeg reports every 5 s). */
-  readonly clocks: { video?: ClockPoint; audio?: ClockPoint } = {};
-
-  constructor(index: number, onReset: () => void, onClock: (kind: 'video' | 'audio', point: ClockPoint) => void) {
-    this.#headers = [KIND_VIDEO, KIND_VIDEO_SPS, KIND_AUDIO].map((kind) => {
-      const h = Buffer.alloc(3);
-      h.writeUInt16BE(index, 0);
-      h[2] = kind;
-      return h;
-    });
-    this.#onReset = onReset;
-    this.#onClock = onClock;
-  }
-
-  clock(kind: 'video' | 'audio', point: ClockPoint): void {
-    this.clocks[kind] = { ntpMs: point.ntpMs, rtp: point.rtp };
-    this.#onClock(kind, this.clocks[kind]);
-  }
-
-  video(packet: Buffer, sps: boolean): void {
-    this.#relay(this.#headers[sps ? 1 : 0] as Buffer, packet);
-  }
-
-  audio(packet: Buffer): void {
-    this.#relay(this.#headers[2] as Buffer, packet);
-  }
-
-  // A connected socket skips the address lookup; dgram copies the list, not the bytes. The only
-  // later change to the packet is a local viewer group's payload type, which a shard rewrites
-  // anyway, and with shards every viewer is in a shard.
-  #relay(header: Buffer, packet: Buffer): void {
-    const targets = this.targets;
-    if (targets.length === 0) return;
-    const parts = this.#parts;
-    parts[0] = header;
-    parts[1] = packet;
-    for (let i = 0; i < targets.length; i++) {
-      try {
-        (targets[i] as Socket).send(parts);
-      } catch {
-        // a shard that just exited; its viewers are being closed
-      }
-    }
-  }
-
-  reset(): void {
-    delete this.clocks.video;
-    delete this.clocks.audio;
-    this.#onReset();
-  }
-}
-
 /** The pool of shard processes. */
 export class ShardPool {
   readonly #shards: Shard[] = [];
-  /** Outlets by stream index; the index is what the media header carries. */
-  readonly #outlets: ShardOutlet[] = [];
+  /** Deliveries by stream index; the index is what the media header carries. */
+  readonly #deliveries: ShardDelivery[] = [];
   readonly #streamIndex = new Map<string, number>();
   readonly #log: Logger;
   readonly #net: PeerNetworkOptions;
@@ -221,26 +155,26 @@ export class ShardPool {
     this.#log.info({ shard: index, pid: child.pid }, 'shard process started');
   }
 
-  /** The outlet to add to stream `streamId` (one per stream id). */
-  outlet(streamId: string): StreamOutlet {
+  /** The delivery of stream `streamId` to its viewers in the shards (one per stream id, kept across reloads). */
+  delivery(streamId: string): Delivery {
     let index = this.#streamIndex.get(streamId);
     if (index === undefined) {
-      const i = this.#outlets.length;
-      this.#outlets.push(
-        new ShardOutlet(
-          i,
-          () => {
-            for (const s of this.#shards) if (s.streamsKnown.has(i)) s.send({ t: 'reset', stream: i });
+      const i = this.#deliveries.length;
+      const known = () => this.#shards.filter((s) => s.streamsKnown.has(i));
+      this.#deliveries.push(
+        new ShardDelivery(i, {
+          reset: () => {
+            for (const s of known()) s.send({ t: 'reset', stream: i });
           },
-          (kind, point) => {
-            for (const s of this.#shards) if (s.streamsKnown.has(i)) s.send({ t: 'clock', stream: i, kind, ...point });
+          clock: (kind, point) => {
+            for (const s of known()) s.send({ t: 'clock', stream: i, kind, ...point });
           },
-        ),
+        }),
       );
       this.#streamIndex.set(streamId, i);
       index = i;
     }
-    return this.#outlets[index] as ShardOutlet;
+    return this.#deliveries[index] as ShardDelivery;
   }
 
   /**
@@ -254,7 +188,7 @@ export class ShardPool {
     const shard = live.reduce((a, b) => (b.peers.size + b.answers.size < a.peers.size + a.answers.size ? b : a));
     if (!shard.streamsKnown.has(index)) {
       shard.send({ t: 'stream', index, id: streamId });
-      const clocks = (this.#outlets[index] as ShardOutlet).clocks;
+      const clocks = (this.#deliveries[index] as ShardDelivery).clocks;
       if (clocks.video) shard.send({ t: 'clock', stream: index, kind: 'video', ...clocks.video });
       if (clocks.audio) shard.send({ t: 'clock', stream: index, kind: 'audio', ...clocks.audio });
       shard.streamsKnown.add(index);
@@ -299,8 +233,8 @@ export class ShardPool {
   // Shards that know a stream keep getting its packets, viewers or not, so the history of the
   // next viewer's shard holds the keyframe it may replay.
   #retarget(index: number): void {
-    const outlet = this.#outlets[index];
-    if (outlet) outlet.targets = this.#shards.filter((s) => !s.exited && s.socket && s.streamsKnown.has(index)).map((s) => s.socket as Socket);
+    const delivery = this.#deliveries[index];
+    if (delivery) delivery.targets = this.#shards.filter((s) => !s.exited && s.socket && s.streamsKnown.has(index)).map((s) => s.socket as Socket);
   }
 
   #onMessage(shard: Shard, m: FromShard): void {
@@ -320,7 +254,7 @@ export class ShardPool {
       case 'answerFailed': {
         const pending = shard.answers.get(m.id);
         shard.answers.delete(m.id);
-        pending?.reject(new WhepdError('SHARD_ANSWER', m.status, m.message));
+        pending?.reject(errorFromWire(m.error));
         break;
       }
       case 'candidateDone':
@@ -347,15 +281,15 @@ export class ShardPool {
   }
 
   #sumFigures(): void {
-    this.#outlets.forEach((outlet, index) => {
-      const total = { out: { ...outlet.retired.out }, sent: outlet.retired.sent, missing: outlet.retired.missing };
+    this.#deliveries.forEach((delivery, index) => {
+      const total = { out: { ...delivery.retired.out }, sent: delivery.retired.sent, missing: delivery.retired.missing };
       for (const s of this.#shards) {
         const f = s.figures.get(index);
         if (f) addFigures(total, f);
       }
-      Object.assign(outlet.out, total.out);
-      outlet.retransmits.sent = total.sent;
-      outlet.retransmits.missing = total.missing;
+      Object.assign(delivery.out, total.out);
+      delivery.retransmits.sent = total.sent;
+      delivery.retransmits.missing = total.missing;
     });
   }
 
@@ -364,9 +298,9 @@ export class ShardPool {
     shard.socket?.close();
     shard.socket = undefined;
     if (!this.#closed) this.#log.error({ shard: shard.index, code, signal, viewers: shard.peers.size }, 'shard process exited; its viewers are closed');
-    this.#outlets.forEach((outlet, index) => {
+    this.#deliveries.forEach((delivery, index) => {
       const f = shard.figures.get(index);
-      if (f) addFigures(outlet.retired, f);
+      if (f) addFigures(delivery.retired, f);
     });
     shard.figures.clear();
     for (const pending of shard.answers.values()) pending.reject(new WhepdError('SHARD_EXITED', 503, 'the shard process exited', { retryAfter: 2 }));
@@ -374,7 +308,7 @@ export class ShardPool {
     for (const resolve of shard.candidates.values()) resolve(undefined);
     shard.candidates.clear();
     for (const peer of [...shard.peers.values()]) peer.gone();
-    this.#outlets.forEach((_, index) => this.#retarget(index));
+    this.#deliveries.forEach((_, index) => this.#retarget(index));
     if (!this.#closed) {
       this.#restarts++;
       // A shard that died is replaced so the pool keeps its size.

@@ -4,6 +4,7 @@
  * packet behind a 3-byte header (stream index, kind), so the main process never builds a message
  * object per packet.
  */
+import type { WireError } from '../errors/index.js';
 import type { OfferPlan, PeerNetworkOptions, PeerState, TrackIdentity } from '../webrtc/index.js';
 
 /** Media header: u16 stream index, u8 kind. */
@@ -25,6 +26,7 @@ export type ToShard =
   | { t: 'answer'; id: number; stream: number; offer: string; plan: OfferPlan; ids: { video: TrackIdentity; audio: TrackIdentity } }
   | { t: 'candidate'; id: number; req: number; candidate: string; mid: string }
   | { t: 'close'; id: number }
+  /** The stream's run ended (its viewers were closed one by one): forget its packets and clock. */
   | { t: 'reset'; stream: number }
   /** FFmpeg's sender report point for one track of the stream's current run. */
   | { t: 'clock'; stream: number; kind: 'video' | 'audio'; ntpMs: number; rtp: number }
@@ -33,7 +35,8 @@ export type ToShard =
 export type FromShard =
   | { t: 'ready'; port: number }
   | { t: 'answered'; id: number; sdp: string; remoteCandidates: number }
-  | { t: 'answerFailed'; id: number; status: number; message: string }
+  /** The answer failed; the error keeps its code so the main process rethrows the same class. */
+  | { t: 'answerFailed'; id: number; error: WireError }
   | { t: 'candidateDone'; req: number; error?: string }
   | { t: 'state'; id: number; state: PeerState }
   | { t: 'videoStarted'; id: number }

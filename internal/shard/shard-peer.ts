@@ -1,7 +1,7 @@
 /**
  * A viewer's PeerConnection that lives in a shard process, seen from the main process. It has
- * the shape of a SessionPeer so a Session drives it like a local peer; it is `external`: the
- * stream does not send to it, the shard does. Figures (RTCP count, bytes, RTT, track readiness)
+ * the shape of a SessionPeer so a Session drives it like a local peer; its stream's delivery is
+ * a ShardDelivery, which relays to the shard instead of sending to it. Figures (RTCP count, bytes, RTT, track readiness)
  * arrive with the shard's twice-a-second report.
  */
 import { EventEmitter } from 'node:events';
@@ -17,7 +17,6 @@ export interface ShardLink {
 
 /** Emits `state` (PeerState), `videoStarted` once, and `close` once. */
 export class ShardPeer extends EventEmitter {
-  readonly external = true;
   readonly id: number;
   readonly answerSdp: string;
   readonly #link: ShardLink;
@@ -70,7 +69,7 @@ export class ShardPeer extends EventEmitter {
     return this.#rtt >= 0 ? this.#rtt : undefined;
   }
 
-  // The stream never calls these for an external viewer; the shard sends.
+  // A ShardDelivery never calls these: the shard sends.
   sendVideo(): void {}
   sendAudio(): void {}
 

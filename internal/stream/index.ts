@@ -1,7 +1,20 @@
-/** Stream: one input's FFmpeg run, ingest, keyframe gate, fan-out and teardown. */
-export { Stream, VIDEO_HISTORY_PACKETS, VIDEO_CLOCK_RATE, AUDIO_CLOCK_RATE } from './stream.js';
-export type { StreamOptions } from './stream.js';
+/** Stream: one stream's hub (identity, keyframe-gated fan-out, viewers, ordered teardown) and its deliveries. */
+export { StreamHub } from './hub.js';
+export type { PacketTap, StreamHubOptions } from './hub.js';
+export { LocalDelivery, VIDEO_HISTORY_PACKETS, VIDEO_CLOCK_RATE, AUDIO_CLOCK_RATE } from './local-delivery.js';
 export { PayloadTypeGroups } from './fanout.js';
-export { ViewerFanout, emptyOutCounters } from './viewer-fanout.js';
-export type { OutCounters } from './viewer-fanout.js';
-export type { StreamViewer, StreamState, StreamIdentity, StreamStatus, StreamOutlet } from './types.js';
+export { ViewerFanout } from './viewer-fanout.js';
+export { emptyOutCounters } from './types.js';
+export type {
+  Delivery,
+  HubStatus,
+  OutCounters,
+  RetransmitCounters,
+  RunStatus,
+  StreamEndReason,
+  StreamIdentity,
+  StreamMedia,
+  StreamState,
+  StreamStatus,
+  StreamViewer,
+} from './types.js';

@@ -1,6 +1,5 @@
-/** What a stream needs from a viewer, and what it tells about itself. */
-import type { ClockPoint } from '../rtp/index.js';
-import type { OutCounters } from './viewer-fanout.js';
+/** What a stream needs from a viewer and from its delivery, and what it tells about itself. */
+import type { ClockPoint, MediaClock, PacketLookup } from '../rtp/index.js';
 
 /** A receiver of one stream's media; implemented by a WHEP session. */
 export interface StreamViewer {
@@ -9,18 +8,23 @@ export interface StreamViewer {
   readonly audioPayloadType: number;
   /** True once the viewer's video track can take packets; the keyframe gate waits for it. */
   readonly videoReady: boolean;
-  /**
-   * True when media reaches this viewer by another path (a shard process fed by a StreamOutlet):
-   * the stream then only counts it and ends it, and never calls the send methods.
-   */
-  readonly external?: boolean;
   /** Hot path: must not throw, allocate per call, or log. */
   sendVideo(packet: Buffer): void;
   sendAudio(packet: Buffer): void;
   /** The viewer's video just started at a keyframe (called once, not per packet). */
   videoStarted(): void;
-  /** The stream stopped (FFmpeg exited or whepd closes it); the viewer must close itself now. */
-  streamEnded(reason: string): void;
+  /** The stream ended this viewer (called once); the viewer must close itself now. */
+  streamEnded(reason: StreamEndReason): void;
+}
+
+/**
+ * Why a stream ended its viewers: its FFmpeg exited or stalled (the run is over), the stream was
+ * removed by a reload, whepd shuts down, or an on-demand stream stopped for lack of viewers.
+ */
+export interface StreamEndReason {
+  kind: 'ffmpeg-exited' | 'stalled' | 'stream-removed' | 'shutdown' | 'idle';
+  /** One sentence for logs and for the session's close reason. */
+  message: string;
 }
 
 /**
@@ -38,39 +42,80 @@ export interface StreamIdentity {
   mediaStreamId: string;
 }
 
-/** Point-in-time facts about a stream for status pages and logs. */
-export interface StreamStatus {
+/** Packets and bytes handed to viewers, summed over viewers. */
+export interface OutCounters {
+  videoPackets: number;
+  videoBytes: number;
+  audioPackets: number;
+  audioBytes: number;
+}
+
+/** Zeroed delivery counters. */
+export function emptyOutCounters(): OutCounters {
+  return { videoPackets: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0 };
+}
+
+/** NACKed video packets resent from a history, and those it no longer held. */
+export interface RetransmitCounters {
+  sent: number;
+  missing: number;
+}
+
+/** What a peer in this process needs from its stream: the history for NACKs, the clock for SRs. */
+export interface StreamMedia {
+  videoHistory: PacketLookup;
+  clock: MediaClock;
+}
+
+/**
+ * Where a stream's packets go and who holds its viewers: the viewers of this process (fan-out
+ * plus history), or the shard processes that hold them. It owns its viewers and ends each once.
+ */
+export interface Delivery {
+  /** Hot path: one video packet (SSRC set); `sps` when it starts a keyframe. Never throws or keeps it. */
+  video(packet: Buffer, sps: boolean): void;
+  /** Hot path: one audio packet (SSRC set). Never throws or keeps it. */
+  audio(packet: Buffer): void;
+  /** FFmpeg's sender report for one track of the current run: the clock viewers' SRs follow. */
+  clock(kind: 'video' | 'audio', point: ClockPoint): void;
+  /** Takes a viewer: audio at once, video from the next keyframe its track can take. */
+  add(viewer: StreamViewer): void;
+  /** Drops a viewer that left on its own; false when it was not here. */
+  delete(viewer: StreamViewer): boolean;
+  /** The run is over: each viewer gets `streamEnded(reason)` once; the run's packets and clock are forgotten. */
+  end(reason: StreamEndReason): void;
+  /** Viewers held. */
+  readonly size: number;
+  readonly out: OutCounters;
+  readonly retransmits: RetransmitCounters;
+  /** For peers created in this process; undefined when the viewers' peers live elsewhere. */
+  readonly media: StreamMedia | undefined;
+}
+
+/** The hub's part of a stream's status: viewers, delivery and state. */
+export interface HubStatus {
   id: string;
   state: StreamState;
   viewers: number;
   lastError: string | undefined;
+  /** Packets and bytes sent to viewers, summed over viewers. */
+  out: OutCounters;
+  retransmits: RetransmitCounters;
+}
+
+/** What the stream's supervisor knows of its FFmpeg runs. */
+export interface RunStatus {
   restarts: number;
   pid: number | undefined;
   /** Whether video is re-encoded (undefined before the first probe). */
   transcoding: boolean | undefined;
   video: { packets: number; bytes: number; junk: number };
   audio: { packets: number; bytes: number; junk: number };
-  /** Packets and bytes sent to viewers, summed over viewers. */
-  out: { videoPackets: number; videoBytes: number; audioPackets: number; audioBytes: number };
-  /** NACKed video packets resent from the stream's history, and those it no longer held. */
-  retransmits: { sent: number; missing: number };
-  /** Bits per second arriving from FFmpeg (0 when not live). */
+  /** Bits per second arriving from FFmpeg, sampled once a second (0 when none runs). */
   inputBitrateBps: number;
   /** How long the current FFmpeg has run, in ms (0 when none runs). */
   uptimeMs: number;
 }
 
-/** A consumer of every packet of a stream, e.g. the link to shard processes. Hot path. */
-export interface StreamOutlet {
-  /** One video packet (SSRC set); `sps` when it starts a keyframe. Must not throw or retain it. */
-  video(packet: Buffer, sps: boolean): void;
-  /** One audio packet (SSRC set). Must not throw or retain it. */
-  audio(packet: Buffer): void;
-  /** FFmpeg's sender report for one track: the media clock the viewers' SRs must follow. */
-  clock(kind: 'video' | 'audio', point: ClockPoint): void;
-  /** A run ended (its viewers are gone): forget packets of the old sequence space and clock. */
-  reset(): void;
-  /** Delivery counters of the viewers behind the outlet, summed into the stream's status. */
-  readonly out: OutCounters;
-  readonly retransmits: { sent: number; missing: number };
-}
+/** Point-in-time facts about a stream for status pages and logs. */
+export interface StreamStatus extends HubStatus, RunStatus {}

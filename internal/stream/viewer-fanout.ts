@@ -1,25 +1,13 @@
 /**
  * Delivery of one stream's packets to the viewers in this process: each new viewer's video waits
  * for the next keyframe (its SPS packet) once its track is open, audio flows at once, and packets
- * go out once per payload-type group. A Stream owns one for its in-process viewers; a shard
- * process (internal/shard) owns one per stream for the viewers it holds.
+ * go out once per payload-type group. A LocalDelivery owns one, in the main process or in a shard.
  */
 import { sequenceNumber, setPayloadType } from '../rtp/index.js';
 import type { PacketLookup } from '../rtp/index.js';
 import { PayloadTypeGroups } from './fanout.js';
-import type { StreamViewer } from './types.js';
-
-/** Packets and bytes handed to viewers, summed over viewers. */
-export interface OutCounters {
-  videoPackets: number;
-  videoBytes: number;
-  audioPackets: number;
-  audioBytes: number;
-}
-
-export function emptyOutCounters(): OutCounters {
-  return { videoPackets: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0 };
-}
+import { emptyOutCounters } from './types.js';
+import type { OutCounters, StreamViewer } from './types.js';
 
 /** Options for {@link ViewerFanout}. */
 export interface ViewerFanoutOptions {

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { OfferPlan, PeerState } from '../webrtc/index.js';
-import type { StreamViewer } from '../stream/index.js';
+import type { StreamEndReason, StreamViewer } from '../stream/index.js';
 import type { SessionPeer } from './types.js';
 
 /** Timers a session runs. */
@@ -136,11 +136,6 @@ export class Session extends EventEmitter implements StreamViewer {
     return this.#peer.videoReady;
   }
 
-  /** True when the peer is in a shard process, which feeds it; the stream only counts it. */
-  get external(): boolean {
-    return this.#peer.external === true;
-  }
-
   /** Remembers how to detach from the stream; called once after attaching. */
   attached(detach: () => void): void {
     if (this.#closed) detach();
@@ -211,8 +206,8 @@ export class Session extends EventEmitter implements StreamViewer {
     return this.#peer.rttMs;
   }
 
-  streamEnded(reason: string): void {
-    this.close(reason);
+  streamEnded(reason: StreamEndReason): void {
+    this.close(`stream ended (${reason.kind}): ${reason.message}`);
   }
 
   /** Adds trickled candidates; each is `candidate:...` with the mid it belongs to. */

@@ -27,8 +27,6 @@ export interface StreamDirectory {
 
 /** What a session drives: a viewer's PeerConnection, here or in a shard process. */
 export interface SessionPeer {
-  /** True for a peer in a shard process: the stream must not send to it (the shard does). */
-  readonly external?: boolean;
   readonly answerSdp: string;
   readonly state: PeerState;
   readonly closed: boolean;

@@ -1,0 +1,114 @@
+/**
+ * One configured stream as the rest of whepd sees it: the hub that holds its viewers, and the
+ * supervisor that runs its FFmpeg into the hub. The wiring lives here: ingest -> hub, the hub's
+ * viewer count -> the supervisor's on-demand policy, and the close order (viewers, then FFmpeg
+ * and its sockets).
+ */
+import { EventEmitter } from 'node:events';
+import { StreamHub } from '../stream/index.js';
+import type { Delivery, PacketTap, StreamEndReason, StreamIdentity, StreamMedia, StreamState, StreamStatus, StreamViewer } from '../stream/index.js';
+import { FfmpegSupervisor } from '../supervisor/index.js';
+import type { FfmpegSupervisorOptions } from '../supervisor/index.js';
+
+/** A stream's settings: the supervisor's, plus the hub's aligner cap and its delivery. */
+export interface LiveStreamOptions extends Omit<FfmpegSupervisorOptions, 'sink'> {
+  delivery: Delivery;
+  syncHoldMaxMs?: number;
+}
+
+/** Emits `state` (StreamState) and `ingestReleased` (a run's sockets closed). */
+export class LiveStream extends EventEmitter {
+  readonly id: string;
+  readonly #hub: StreamHub;
+  readonly #supervisor: FfmpegSupervisor;
+
+  constructor(o: LiveStreamOptions) {
+    super();
+    this.id = o.id;
+    this.#hub = new StreamHub({ id: o.id, delivery: o.delivery, onDemand: o.onDemand === true, ...(o.syncHoldMaxMs !== undefined ? { syncHoldMaxMs: o.syncHoldMaxMs } : {}) });
+    this.#supervisor = new FfmpegSupervisor({ ...o, sink: this.#hub });
+    this.#hub.on('viewers', (n: number) => this.#supervisor.viewersChanged(n));
+    this.#hub.on('state', (s: StreamState) => this.emit('state', s));
+    this.#supervisor.on('ingestReleased', () => this.emit('ingestReleased'));
+  }
+
+  get identity(): StreamIdentity {
+    return this.#hub.identity;
+  }
+
+  get live(): boolean {
+    return this.#hub.live;
+  }
+
+  get state(): StreamState {
+    return this.#hub.state;
+  }
+
+  get lastError(): string | undefined {
+    return this.#hub.lastError;
+  }
+
+  get viewerCount(): number {
+    return this.#hub.viewerCount;
+  }
+
+  get onDemand(): boolean {
+    return this.#hub.onDemand;
+  }
+
+  get media(): StreamMedia | undefined {
+    return this.#hub.media;
+  }
+
+  get pid(): number | undefined {
+    return this.#supervisor.pid;
+  }
+
+  get ingestPorts(): { video: number; audio: number } | undefined {
+    return this.#supervisor.ingestPorts;
+  }
+
+  get closed(): boolean {
+    return this.#hub.closed;
+  }
+
+  /** Attaches a viewer; returns an idempotent detach. */
+  attach(viewer: StreamViewer): () => void {
+    return this.#hub.attach(viewer);
+  }
+
+  /** Adds a read-only observer of every packet (diagnostics, tests); returns a remove function. */
+  addTap(tap: PacketTap): () => void {
+    return this.#hub.addTap(tap);
+  }
+
+  /** Starts FFmpeg if needed; resolves whether the stream went live within its start timeout. */
+  demand(): Promise<boolean> {
+    return this.#supervisor.demand();
+  }
+
+  start(): void {
+    this.#supervisor.start();
+  }
+
+  /** Restarts FFmpeg now; its viewers are ended as on any exit. */
+  restart(): void {
+    this.#supervisor.restart();
+  }
+
+  /** Read-only snapshot for status pages and metrics. */
+  status(): StreamStatus {
+    return { ...this.#hub.status(), ...this.#supervisor.status() };
+  }
+
+  /** Ends every viewer with `reason`, then stops FFmpeg and releases its sockets. Idempotent. */
+  close(reason: StreamEndReason = { kind: 'shutdown', message: 'stream closed' }): void {
+    this.#hub.close(reason);
+    this.#supervisor.close();
+  }
+
+  /** Resolves once FFmpeg exited and the supervise loop ended. */
+  stopped(): Promise<void> {
+    return this.#supervisor.stopped();
+  }
+}
