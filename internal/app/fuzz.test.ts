@@ -6,108 +6,15 @@
  * FUZZ_SEED=<n> FUZZ_RUNS=<offers> FUZZ_PATCH_RUNS=<frags> npx tap internal/app/fuzz.test.ts
  */
 import t from 'tap';
-import type { Test } from 'tap';
 import fc from 'fast-check';
-import { pino } from 'pino';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { WhepClient, releaseWebRtc, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
+import { writeFileSync } from 'node:fs';
+import { releaseWebRtc, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
+import { LAST_INPUT, RUNS, SEED, assertClassified, candidateLine, errorLog, keepOnLoopback, loopbackAddr, okStatus, seeds, token, weirdNumber } from '../testkit/fuzz.js';
 
 t.teardown(releaseWebRtc);
 
-const SEED = Number(process.env.FUZZ_SEED ?? 20240607);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 5000);
-const PATCH_RUNS = Number(process.env.FUZZ_PATCH_RUNS ?? 1000);
-// The input in flight is written here first, so a native crash (which kills tap's report) still
-// leaves the exact bytes that caused it.
-const LAST_INPUT = join(tmpdir(), `whepd-fuzz-last-input-${process.pid}.bin`);
-
-// Bugs this fuzzer found, now fixed; their checks stay as regressions.
-const BUG_REJECTED_OFFER =
-  'fixed bug: ViewerPeer.answer() (internal/webrtc/peer.ts) closes the peer when libdatachannel rejects an offer; ' +
-  'the close rejects the un-awaited gathering promise, an unhandled rejection that exits a production whepd';
-
-const BUG_NUMERIC_CODEC =
-  'fixed bug: planAnswer() (internal/webrtc/negotiate.ts) calls r.codec.toLowerCase() but sdp-transform turns an all-digit ' +
-  'encoding name (a=rtpmap:127 1/90000) into a number: TypeError, answered 500 instead of 400/406';
-const BUG_PATCH_CANDIDATE =
-  'fixed bug: PATCH (internal/whep/routes.ts) passes candidates that match its shape check but that libdatachannel refuses ' +
-  '(priority or component >= 2^32, port > 65535) to addRemoteCandidate, whose "Invalid candidate format" throw is answered 500, not 400';
-
-/** Server errors that belong to a bug reported above, named in the failure; anything else fails as unknown. */
-const KNOWN_500S: [RegExp, string][] = [
-  [/codec\.toLowerCase is not a function/, BUG_NUMERIC_CODEC],
-  [/error while adding remote candidate/, BUG_PATCH_CANDIDATE],
-];
-
-/** Splits recorded failures into unknown ones and the ones of each known bug. */
-function classify(bad: string[]): { unknown: string[]; known: Map<string, string[]> } {
-  const known = new Map<string, string[]>(KNOWN_500S.map(([, bug]) => [bug, []]));
-  const unknown: string[] = [];
-  for (const b of bad) {
-    const hit = KNOWN_500S.find(([re]) => re.test(b));
-    if (hit) known.get(hit[1])!.push(b);
-    else unknown.push(b);
-  }
-  return { unknown, known };
-}
-
-/** Asserts no 500 at all, naming the earlier bug a failure matches, if any. */
-function assertClassified(t: Test, bad: string[], what: string): void {
-  const { unknown, known } = classify(bad);
-  t.same(unknown, [], what);
-  for (const [bug, hits] of known) {
-    if (hits.length) t.comment(`${hits.length} x known ${bug.slice(11, 70)}...: e.g. ${hits[0]!.slice(0, 400)}`);
-    t.same(hits, [], `${what}: none from the fixed bug (${bug.slice(11, 70)}...)`);
-  }
-}
-
-const seeds = readdirSync('fixtures/offers')
-  .filter((f) => f.endsWith('.sdp'))
-  .sort()
-  .map((f) => readFileSync(join('fixtures/offers', f), 'utf8'));
-
-// ---------------------------------------------------------------------------------------------
-// Loopback guard. libdatachannel resolves candidate addresses (DNS, mDNS for *.local) and sends
-// connectivity checks to them. Any candidate address that is not a literal loopback address is
-// rewritten to 127.0.0.1 so that no fuzz input can make whepd send a packet off this host.
-const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const LOOPBACK = new RegExp(`^(?:127\\.${OCTET}\\.${OCTET}\\.${OCTET}|::1)$`);
-
-/** Rewrites every candidate address that is not a loopback literal (byte-exact via latin1). */
-function keepOnLoopback(body: Buffer): Buffer {
-  const text = body.toString('latin1');
-  const lines = text.split('\n').map((line) => {
-    const at = line.indexOf('candidate:');
-    if (at < 0) return line;
-    const head = line.slice(0, at + 'candidate:'.length);
-    const parts = line.slice(head.length).split(/(\s+)/); // keeps separators: tokens at even indexes
-    const addrIndex = 8; // foundation, sep, component, sep, transport, sep, priority, sep, address
-    const addr = parts[addrIndex];
-    if (addr !== undefined && !LOOPBACK.test(addr)) parts[addrIndex] = '127.0.0.1';
-    // raddr is never contacted, but keep it literal too so nothing is resolved.
-    for (let i = 0; i + 2 < parts.length; i += 2) {
-      if (parts[i] === 'raddr' && parts[i + 2] !== undefined && !LOOPBACK.test(parts[i + 2]!)) parts[i + 2] = '127.0.0.1';
-    }
-    return head + parts.join('');
-  });
-  return Buffer.from(lines.join('\n'), 'latin1');
-}
-
 // ---------------------------------------------------------------------------------------------
 // Offer mutations. Line-level ones run on the text, byte-level ones after encoding.
-const loopbackAddr = fc.oneof(fc.constant('127.0.0.1'), fc.constant('::1'), fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255)).map(([a, b, c]) => `127.${a}.${b}.${c}`));
-const weirdNumber = fc.oneof(
-  fc.integer({ min: -5, max: 70000 }).map(String),
-  fc.constantFrom('0', '-1', '65536', '4294967296', '99999999999999999999999', '1e9', '0x10', '', ' ', 'NaN', '١٢٣'),
-  fc.string({ maxLength: 8 }),
-);
-const token = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }), fc.constantFrom('H264', 'opus', 'VP8', 'rtx', 'red', 'AV1'));
-const candidateLine = fc
-  .record({ f: token, comp: weirdNumber, tr: fc.constantFrom('udp', 'UDP', 'tcp', 'foo', ''), prio: weirdNumber, addr: loopbackAddr, port: weirdNumber, typ: fc.constantFrom('host', 'srflx', 'relay', 'prflx', 'bogus', ''), ext: fc.string({ maxLength: 40 }) })
-  .map((c) => `a=candidate:${c.f} ${c.comp} ${c.tr} ${c.prio} ${c.addr} ${c.port} typ ${c.typ}${c.ext ? ' ' + c.ext : ''}`);
-
 type LineMut = (lines: string[]) => string[];
 const at = (lines: string[], i: number) => (lines.length === 0 ? 0 : i % lines.length);
 const mIndexes = (lines: string[]) => lines.flatMap((l, i) => (l.startsWith('m=') ? [i] : []));
@@ -270,13 +177,6 @@ const contentType = fc.oneof(
 const offerInput = fc.record({ offer: fc.oneof({ weight: 4, arbitrary: mutatedOffer }, { weight: 1, arbitrary: generatedOffer }), contentType });
 
 /** A logger that keeps the server's `unhandled error in HTTP handler` lines: they say why a 500 happened. */
-function errorLog(): { log: ReturnType<typeof pino>; last: () => string } {
-  let last = '';
-  const log = pino({ level: 'error' }, { write: (line: string) => void (last = (JSON.parse(line) as { err?: { message?: string } }).err?.message ?? line) });
-  return { log, last: () => last };
-}
-
-const okStatus = (s: number) => (s >= 200 && s < 300) || (s >= 400 && s < 500) || s === 504;
 
 t.test(`POST /whep/demo: ${RUNS} generated and mutated offers, seed ${SEED}: never a 500, no session left behind`, async (t) => {
   const errors = errorLog();
@@ -335,112 +235,4 @@ t.test(`POST /whep/demo: ${RUNS} generated and mutated offers, seed ${SEED}: nev
   t.equal(app.registry.total, 0, 'no session left behind');
   t.equal(app.streams.get('demo')!.viewerCount, 0, 'no viewer left attached to the stream');
   t.ok(app.streams.get('demo')!.live, 'the stream is still live');
-});
-
-// ---------------------------------------------------------------------------------------------
-// Trickle PATCH bodies against one connected session.
-const fragLine = fc.oneof(
-  { weight: 6, arbitrary: candidateLine },
-  { weight: 2, arbitrary: fc.oneof(fc.constantFrom('0', '1', '2', ''), fc.string({ maxLength: 6 })).map((m) => `a=mid:${m}`) },
-  { weight: 1, arbitrary: fc.constantFrom('a=end-of-candidates', 'a=ice-options:trickle', 'a=group:BUNDLE 0 1', 'm=audio 9 UDP/TLS/RTP/SAVPF 0') },
-  { weight: 1, arbitrary: fc.string({ maxLength: 12 }).map((s) => `a=ice-ufrag:${s}`) },
-  { weight: 1, arbitrary: fc.string({ maxLength: 12 }).map((s) => `a=ice-pwd:${s}`) },
-  { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
-  { weight: 1, arbitrary: fc.string({ maxLength: 40 }).map((s) => `a=candidate:${s}`) },
-);
-const fragInput = fc.record({
-  lines: fc.array(fragLine, { maxLength: 80 }),
-  eol: fc.constantFrom('\r\n', '\n', '\r'),
-  ifMatch: fc.oneof({ weight: 8, arbitrary: fc.constant('etag') }, { weight: 1, arbitrary: fc.constantFrom('*', '', '"nope"', 'W/"x"') }),
-  contentType: fc.oneof({ weight: 10, arbitrary: fc.constant('application/trickle-ice-sdpfrag') }, { weight: 1, arbitrary: fc.constantFrom('application/sdp', 'text/plain', '') }),
-  bytes: fc.option(fc.uint8Array({ maxLength: 200 }), { freq: 8, nil: undefined }),
-});
-
-t.test(`PATCH trickle: ${PATCH_RUNS} fuzzed sdpfrags against one session, seed ${SEED}: never a 500, the session survives`, async (t) => {
-  const errors = errorLog();
-  const app = await startTestApp({ rateLimit: { perSecond: 0 }, webrtc: { handshakeTimeoutMs: 5000 }, log: errors.log });
-  t.teardown(() => app.close());
-  await waitLive(app, 'demo');
-  const client = await WhepClient.connect({ endpoint: `${app.url}/whep/demo` });
-  t.teardown(() => client.close());
-  t.equal(client.post?.status, 201);
-  await client.waitFor(() => client.state === 'connected' && client.video.length > 5, 8000, 'media');
-  const location = new URL(client.resourceUrl!).pathname;
-  const etag = client.post!.headers.get('etag')!;
-  const session = app.registry.list('demo')[0]!;
-  const statuses = new Map<number, number>();
-  const bad: string[] = [];
-  const started = Date.now();
-  const result = await fc.check(
-    fc.asyncProperty(fragInput, async (f) => {
-      const text = f.lines.join(f.eol) + f.eol;
-      const body = keepOnLoopback(f.bytes ? Buffer.concat([Buffer.from(text), Buffer.from(f.bytes)]) : Buffer.from(text));
-      writeFileSync(LAST_INPUT, body);
-      const headers: Record<string, string> = {};
-      if (f.contentType) headers['Content-Type'] = f.contentType;
-      if (f.ifMatch) headers['If-Match'] = f.ifMatch === 'etag' ? etag : f.ifMatch;
-      const res = await app.http.request(location, { method: 'PATCH', headers, body });
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      if (!okStatus(res.status)) bad.push(`${res.status} (server logged: ${errors.last()}) <- ${JSON.stringify(body.toString('latin1').slice(0, 300))}`);
-      return true;
-    }),
-    { seed: SEED, numRuns: PATCH_RUNS },
-  );
-  t.comment(`${PATCH_RUNS} PATCHes in ${Date.now() - started} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
-  t.equal(result.failed, false, 'the property ran without throwing');
-  assertClassified(t, bad, 'every answer is 2xx/4xx (never 500)');
-  t.ok((statuses.get(204) ?? 0) > 0, 'some fuzzed fragments were accepted (candidates reached the peer)');
-  t.notOk(session.closed, `the session is still open (${session.closeReason ?? 'open'})`);
-  t.equal(app.registry.total, 1);
-  const before = client.video.length;
-  await client.waitFor(() => client.video.length > before + 20, 5000, 'more media after the fuzzing');
-  t.equal(client.state, 'connected', 'the viewer is still connected and receiving');
-});
-
-t.test('POST of an offer libdatachannel rejects (no a=fingerprint) answers 400 with nothing left unhandled', async (t) => {
-  const app = await startTestApp({ rateLimit: { perSecond: 0 } });
-  t.teardown(() => app.close());
-  await waitLive(app, 'demo');
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  t.teardown(() => void process.off('unhandledRejection', onUnhandled));
-  // Reproduce on the binary: sed '/^a=fingerprint/d' fixtures/offers/chromium-recvonly.sdp | curl -X POST
-  // -H 'Content-Type: application/sdp' --data-binary @- http://127.0.0.1:8889/whep/demo  -> 400, then whepd exits 1.
-  const body = seeds.find((s) => s.includes('a=fingerprint'))!.replace(/^a=fingerprint:.*\r\n/gm, '');
-  const res = await app.http.request('/whep/demo', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body });
-  t.equal(res.status, 400);
-  t.match(await res.text(), /fingerprint/);
-  await new Promise((r) => setTimeout(r, 50));
-  t.same(unhandled.map(String), [], 'no unhandled rejection');
-  t.equal(app.registry.total, 0);
-});
-
-t.test('POST of an offer with an all-digit encoding name (a=rtpmap:127 1/90000) answers 400 or 406, not 500', async (t) => {
-  const app = await startTestApp({ rateLimit: { perSecond: 0 } });
-  t.teardown(() => app.close());
-  await waitLive(app, 'demo');
-  // Reproduce on the binary: sed 's/^a=rtpmap:96 VP8/a=rtpmap:96 8/' fixtures/offers/chromium-recvonly.sdp | curl ... -> 500
-  const body = seeds.find((s) => s.includes('a=rtpmap:96 VP8/90000'))!.replace('a=rtpmap:96 VP8/90000', 'a=rtpmap:96 8/90000');
-  const res = await app.http.request('/whep/demo', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body });
-  t.ok([201, 400, 406].includes(res.status), `answered ${res.status}`);
-  if (res.status === 201) await app.http.request(res.headers.get('location')!, { method: 'DELETE' });
-});
-
-t.test('PATCH with a candidate libdatachannel refuses (priority 4294967296) answers 400, not 500', async (t) => {
-  const app = await startTestApp({ rateLimit: { perSecond: 0 }, webrtc: { handshakeTimeoutMs: 5000 } });
-  t.teardown(() => app.close());
-  await waitLive(app, 'demo');
-  const offer = seeds.find((s) => s.includes('a=candidate'))!;
-  const post = await app.http.request('/whep/demo', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
-  t.equal(post.status, 201);
-  const frag = 'a=mid:0\r\na=candidate:1 1 udp 4294967296 127.0.0.1 40000 typ host\r\n';
-  const res = await app.http.request(post.headers.get('location')!, {
-    method: 'PATCH',
-    headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': post.headers.get('etag')! },
-    body: frag,
-  });
-  t.equal(res.status, 400, `answered ${res.status}: ${(await res.text()).trim()}`);
-  t.notOk(app.registry.list('demo')[0]?.closed, 'the session survives the refused PATCH');
-  await app.http.request(post.headers.get('location')!, { method: 'DELETE' });
 });
