@@ -1,6 +1,5 @@
 /** What a stream needs from a viewer, and what it tells about itself. */
 import type { ClockPoint } from '../rtp/index.js';
-import type { OutCounters } from './viewer-fanout.js';
 
 /** A receiver of one stream's media; implemented by a WHEP session. */
 export interface StreamViewer {
@@ -73,4 +72,17 @@ export interface StreamOutlet {
   /** Delivery counters of the viewers behind the outlet, summed into the stream's status. */
   readonly out: OutCounters;
   readonly retransmits: { sent: number; missing: number };
+}
+
+/** Packets and bytes handed to viewers, summed over viewers. */
+export interface OutCounters {
+  videoPackets: number;
+  videoBytes: number;
+  audioPackets: number;
+  audioBytes: number;
+}
+
+/** Fresh all-zero counters. */
+export function emptyOutCounters(): OutCounters {
+  return { videoPackets: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0 };
 }

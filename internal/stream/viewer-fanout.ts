@@ -7,19 +7,8 @@
 import { sequenceNumber, setPayloadType } from '../rtp/index.js';
 import type { PacketLookup } from '../rtp/index.js';
 import { PayloadTypeGroups } from './fanout.js';
-import type { StreamViewer } from './types.js';
-
-/** Packets and bytes handed to viewers, summed over viewers. */
-export interface OutCounters {
-  videoPackets: number;
-  videoBytes: number;
-  audioPackets: number;
-  audioBytes: number;
-}
-
-export function emptyOutCounters(): OutCounters {
-  return { videoPackets: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0 };
-}
+import { emptyOutCounters } from './types.js';
+import type { OutCounters, StreamViewer } from './types.js';
 
 /** Options for {@link ViewerFanout}. */
 export interface ViewerFanoutOptions {

@@ -11,4 +11,4 @@ export { parseSdpFragment } from './sdpfrag.js';
 export type { SdpFragment } from './sdpfrag.js';
 export { checkPatchPrecondition, isIceRestart } from './patch-precondition.js';
 export type { IceCredentials, PatchPrecondition } from './patch-precondition.js';
-export type { StreamSource, StreamDirectory, SessionPeer, PeerFactory } from './types.js';
+export type { StreamSource, StreamDirectory, SessionPeer, PeerFactory, WhepObserver, StartedSession } from './types.js';
