@@ -6,7 +6,7 @@ export type { SessionTimers, SessionInit } from './session.js';
 export { SessionRegistry } from './registry.js';
 export type { Caps, Slot } from './registry.js';
 export { corsMiddleware } from './cors.js';
-export { errorResponse } from './http-errors.js';
+export { errorResponse, httpErrorHandler } from './http-errors.js';
 export { parseSdpFragment } from './sdpfrag.js';
 export type { SdpFragment } from './sdpfrag.js';
 export { checkPatchPrecondition, isIceRestart } from './patch-precondition.js';

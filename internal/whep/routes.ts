@@ -14,7 +14,6 @@ import {
 import { planAnswer, iceServerLinks } from '../webrtc/index.js';
 import type { IceServerInput } from '../webrtc/index.js';
 import { readBody, requireContentType } from './body.js';
-import { errorResponse } from './http-errors.js';
 import { checkPatchPrecondition } from './patch-precondition.js';
 import { parseSdpFragment } from './sdpfrag.js';
 import { Session } from './session.js';
@@ -57,14 +56,12 @@ function remoteAddress(c: Context): string | undefined {
 const SDP = 'application/sdp';
 const SDPFRAG = 'application/trickle-ice-sdpfrag';
 
-/** Builds the WHEP sub-app; mount it at `/`. */
+/** Builds the WHEP sub-app; mount it at `/` on a root app whose onError is httpErrorHandler. */
 export function whepRoutes(o: WhepRoutesOptions): Hono {
   const app = new Hono();
   const log = o.log;
   const links = iceServerLinks(o.iceServers);
   const maxCandidates = o.maxCandidatesPerPatch ?? 64;
-
-  app.onError((err, c) => errorResponse(c, err, log));
 
   // Access control and rate limiting on every WHEP request but the CORS preflight.
   app.use('/whep/*', async (c, next) => {
