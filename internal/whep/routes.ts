@@ -63,6 +63,17 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
   const links = iceServerLinks(o.iceServers);
   const maxCandidates = o.maxCandidatesPerPatch ?? 64;
 
+  // Count every POST outcome, errors included (the error handler has produced c.res by now).
+  // Registered first, so the 401s and 429s of the access middleware below are counted too.
+  app.use('/whep/:stream', async (c, next) => {
+    if (c.req.method !== 'POST' || !o.observer) return next();
+    // Read before next(): c.req.param() follows the route that ran last, which may have no :stream.
+    const streamId = c.req.param('stream') ?? '';
+    const started = performance.now();
+    await next();
+    o.observer.postAnswered(streamId, c.res.status, performance.now() - started);
+  });
+
   // Access control and rate limiting on every WHEP request but the CORS preflight.
   app.use('/whep/*', async (c, next) => {
     const method = c.req.method;
@@ -98,14 +109,6 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
     stream(c.req.param('stream'));
     if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': SDP, 'Accept-Post': SDP });
     return c.body(null, 204, { 'Accept-Post': SDP });
-  });
-
-  // Count every POST outcome, errors included (the error handler has produced c.res by now).
-  app.use('/whep/:stream', async (c, next) => {
-    if (c.req.method !== 'POST' || !o.observer) return next();
-    const started = performance.now();
-    await next();
-    o.observer.postAnswered(c.req.param('stream') ?? '', c.res.status, performance.now() - started);
   });
 
   app.post('/whep/:stream', async (c) => {
