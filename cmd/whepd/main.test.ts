@@ -124,3 +124,23 @@ t.test('whepd --config <invalid file> exits 2 before serving', async (t) => {
   t.equal(r.code, 2);
   t.match(r.stderr, '/streams/0/input: is required');
 });
+
+t.test('whepd -c <file> and --config=<file> read the file too; an unknown option or command exits 64', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'whepd-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bad.json');
+  writeFileSync(file, JSON.stringify({ streams: [{ id: 'a' }] }));
+  for (const args of [['-c', file], [`--config=${file}`]]) {
+    const r = await whepd(args);
+    t.equal(r.code, 2, args.join(' '));
+    t.match(r.stderr, '/streams/0/input: is required', args.join(' '));
+  }
+  for (const [args, says] of [[['--bogus'], /Unknown option '--bogus'/], [['serve'], /unknown command serve/]] as const) {
+    const r = await whepd([...args]);
+    t.equal(r.code, 64, args.join(' '));
+    t.match(r.stderr, says);
+    t.match(r.stderr, 'Usage:');
+  }
+  const v = await whepd(['-v']);
+  t.match(v.stdout, /^\d+\.\d+\.\d+\n$/, '-v prints the version');
+});

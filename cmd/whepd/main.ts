@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** whepd entry point: argv, signals and exit codes; everything else lives in internal/. */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { App } from '../../internal/app/index.js';
 import { loadConfig } from '../../internal/config/index.js';
 import { ConfigError } from '../../internal/errors/index.js';
@@ -13,9 +14,9 @@ const EXIT_CONFIG = 2;
 const HELP = `whepd: serve live streams to browsers over WHEP (WebRTC), fed by FFmpeg
 
 Usage:
-  whepd --config <file>     serve the streams in <file>
+  whepd --config <file>     serve the streams in <file> (also -c <file>, --config=<file>)
   whepd check <file>        validate <file>; exit 0 if valid, 2 with every problem otherwise
-  whepd --help | --version
+  whepd --help | --version  (also -h or help, and -v)
 
 Endpoints (see README.md and docs/whep.md):
   POST   /whep/<stream>             SDP offer in, 201 + SDP answer + Location out
@@ -113,24 +114,51 @@ async function serve(file: string): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/** What the command line asks for; exits 64 with the usage when it does not parse. */
+function parseCommandLine(argv: string[]): { help: boolean; version: boolean; config: string | undefined; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+    return { help: values.help ?? false, version: values.version ?? false, config: values.config, positionals };
+  } catch (err) {
+    // --config is the only option with a value, so a missing value is always its.
+    const missing = (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
+    usageError(missing ? 'missing --config <file>' : (err as Error).message);
+  }
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`whepd: ${message}\n\n${HELP}`);
+  process.exit(EXIT_USAGE);
+}
+
 async function main(argv: string[]): Promise<void> {
-  const [first, second] = argv;
-  if (first === '--help' || first === '-h' || first === 'help') {
+  const args = parseCommandLine(argv);
+  const [command, file, ...extra] = args.positionals;
+  if (args.help || command === 'help') {
     process.stdout.write(HELP);
     return;
   }
-  if (first === '--version' || first === '-v') {
+  if (args.version) {
     process.stdout.write(`${version()}\n`);
     return;
   }
-  if (first === 'check') {
-    if (!second) {
+  if (command === 'check') {
+    if (!file) {
       process.stderr.write('whepd check: missing <file>\n');
       process.exit(EXIT_USAGE);
     }
+    if (extra.length > 0 || args.config !== undefined) usageError('check takes one <file> and no options');
     try {
-      const cfg = loadConfig(second);
-      process.stdout.write(`${second}: ok (${cfg.streams.length} stream${cfg.streams.length === 1 ? '' : 's'})\n`);
+      const cfg = loadConfig(file);
+      process.stdout.write(`${file}: ok (${cfg.streams.length} stream${cfg.streams.length === 1 ? '' : 's'})\n`);
     } catch (err) {
       if (err instanceof ConfigError) {
         printConfigError(err);
@@ -140,14 +168,9 @@ async function main(argv: string[]): Promise<void> {
     }
     return;
   }
-  let file: string | undefined;
-  if (first === '--config' || first === '-c') file = second;
-  else if (first?.startsWith('--config=')) file = first.slice('--config='.length);
-  if (!file) {
-    process.stderr.write(`whepd: missing --config <file>\n\n${HELP}`);
-    process.exit(EXIT_USAGE);
-  }
-  await serve(file);
+  if (command !== undefined) usageError(`unknown command ${command}`);
+  if (!args.config) usageError('missing --config <file>');
+  await serve(args.config);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -1,9 +1,11 @@
 /**
  * Operator endpoints: health and readiness probes, Prometheus metrics, and a bearer-token admin
- * API under /api (list streams and sessions, kick a session, restart a stream).
+ * API under /api (list streams and sessions, kick a session, restart a stream). Refusals are
+ * thrown as typed errors; the root app's one error handler answers them.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Hono } from 'hono';
+import { NotFoundError, UnauthorizedError } from '../errors/index.js';
 import type { StreamStatus } from '../stream/index.js';
 
 /** A session as the admin API lists and kicks it. */
@@ -56,12 +58,12 @@ export function adminRoutes(o: AdminRoutesOptions): Hono {
   });
 
   app.use('/api/*', async (c, next) => {
-    if (!o.token) return c.body('admin API disabled: set admin.token in the config\n', 401, { ...text, 'WWW-Authenticate': 'Bearer realm="whepd"' });
+    if (!o.token) throw new UnauthorizedError('admin API disabled: set admin.token in the config');
     const header = c.req.header('authorization') ?? '';
     const given = /^Bearer (.+)$/i.exec(header)?.[1] ?? '';
     // Compare digests so the comparison time does not depend on where the strings differ.
     if (!timingSafeEqual(digest(given), digest(o.token))) {
-      return c.body('missing or wrong bearer token\n', 401, { ...text, 'WWW-Authenticate': 'Bearer realm="whepd", error="invalid_token"' });
+      throw new UnauthorizedError('missing or wrong bearer token', { bearerError: 'invalid_token' });
     }
     return next();
   });
@@ -99,13 +101,13 @@ export function adminRoutes(o: AdminRoutesOptions): Hono {
 
   app.delete('/api/sessions/:id', (c) => {
     const s = o.sessions().find((x) => x.id === c.req.param('id'));
-    if (!s) return c.body('no such session\n', 404, text);
+    if (!s) throw new NotFoundError('no such session');
     s.close('kicked by the admin API');
     return c.body(null, 204);
   });
 
   app.post('/api/streams/:id/restart', (c) => {
-    if (!o.restartStream(c.req.param('id'))) return c.body('no such stream, or it is not running\n', 404, text);
+    if (!o.restartStream(c.req.param('id'))) throw new NotFoundError('no such stream, or it is not running');
     return c.body('restarting\n', 202, text);
   });
 

@@ -27,6 +27,7 @@ t.test('bearer tokens: 401 with WWW-Authenticate without one, preflight open, me
   t.equal((await fetch(location, { method: 'DELETE', headers: { Authorization: `Bearer ${TOKEN}` } })).status, 200);
   const metrics = await (await fetch(`${app.url}/metrics`)).text();
   t.notMatch(metrics, new RegExp(TOKEN), 'tokens never appear in metrics');
+  t.match(metrics, /^whepd_whep_posts_total\{stream="demo",status="401"\} 2$/m, 'the two refused POSTs are counted');
 });
 
 t.test('rate limit: a burst of POSTs from one address gets 429 with Retry-After', async (t) => {

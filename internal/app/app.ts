@@ -23,7 +23,7 @@ export interface ReloadResult {
 import { LocalDelivery } from '../stream/index.js';
 import { LiveStream } from './live-stream.js';
 import { ViewerPeer } from '../webrtc/index.js';
-import { SessionRegistry, corsMiddleware, whepRoutes } from '../whep/index.js';
+import { SessionRegistry, corsMiddleware, httpErrorHandler, whepRoutes } from '../whep/index.js';
 import type { PeerFactory, StreamDirectory } from '../whep/index.js';
 import { playerRoutes } from '../player/index.js';
 import { adminRoutes } from '../admin/index.js';
@@ -70,6 +70,9 @@ export class App extends EventEmitter {
       ...(shards ? { shards: () => ({ viewers: shards.load, restarts: shards.restarts }) } : {}),
     });
     const http = new Hono();
+    // One error handler for every route (WHEP, admin, player, metrics): typed errors map to their
+    // status, everything goes through pino, and the sub-apps set none of their own.
+    http.onError(httpErrorHandler(log.child({ component: 'http' })));
     http.use('*', corsMiddleware(config.http.corsOrigins));
     http.route(
       '/',

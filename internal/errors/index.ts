@@ -122,10 +122,20 @@ export function isWhepdError(err: unknown): err is WhepdError {
   return err instanceof WhepdError;
 }
 
+/** Options of a 401. */
+export interface UnauthorizedErrorOptions extends WhepdErrorOptions {
+  /** RFC 6750 section 3.1 error code for the challenge, e.g. `invalid_token` when one was sent. */
+  bearerError?: string;
+}
+
 /** 401: a token is required and was missing or wrong. */
 export class UnauthorizedError extends WhepdError {
-  constructor(message: string, options?: WhepdErrorOptions) {
+  /** The WWW-Authenticate value (RFC 6750 section 3). */
+  readonly challenge: string;
+
+  constructor(message: string, options: UnauthorizedErrorOptions = {}) {
     super('UNAUTHORIZED', 401, message, options);
+    this.challenge = `Bearer realm="whepd"${options.bearerError ? `, error="${options.bearerError}"` : ''}`;
   }
 }
 

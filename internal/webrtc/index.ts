@@ -1,6 +1,8 @@
-/** WebRTC: offer analysis (pure), ICE server conversion, and the viewer PeerConnection. */
+/** WebRTC: offer analysis and the ICE candidate grammar (pure), ICE server conversion, and the viewer PeerConnection. */
 export { planAnswer, pickH264, pickOpus, parseFmtp, h264ProfileRank } from './negotiate.js';
 export type { OfferPlan, NegotiatedCodec } from './negotiate.js';
+export { parseCandidate, checkCandidate, checkSdpCandidates } from './candidate.js';
+export type { IceCandidate, CandidateType } from './candidate.js';
 export { ViewerPeer } from './peer.js';
 export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerMedia } from './peer.js';
 export { toRtcIceServers, iceServerLinks } from './ice-servers.js';

@@ -5,6 +5,7 @@
 import { parse } from 'sdp-transform';
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
 import { BadRequestError, CodecNotAcceptableError } from '../errors/index.js';
+import { checkSdpCandidates } from './candidate.js';
 
 /** The codec whepd answers on one m-line. */
 export interface NegotiatedCodec {
@@ -142,7 +143,7 @@ function choose(
 /**
  * Reads an offer and picks what whepd answers: the first video m-line with a usable H264 and the
  * first audio m-line with Opus, bundle-only m-lines included. Throws 400 when the SDP does not
- * parse, and 406 naming the m-line that was refused and why (codec, direction or port).
+ * parse or an ICE candidate breaks the grammar, and 406 naming the m-line that was refused and why (codec, direction or port).
  */
 export function planAnswer(offer: string): OfferPlan {
   if (!/^v=0\r?\n/.test(offer)) throw new BadRequestError('body is not an SDP offer (must start with v=0)');
@@ -154,6 +155,7 @@ export function planAnswer(offer: string): OfferPlan {
   }
   const media = session.media ?? [];
   if (media.length === 0) throw new BadRequestError('SDP offer has no m= lines');
+  checkSdpCandidates(offer);
   const bundled = new Set(bundleGroups(session).flat());
   const video = choose(media, 'video', bundled, pickH264, 'has no H264 with packetization-mode=1 and a profile that decodes constrained baseline');
   const audio = choose(media, 'audio', bundled, pickOpus, 'has no Opus/48000/2');

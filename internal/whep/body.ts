@@ -1,27 +1,26 @@
-/** Request body reading with a hard byte cap (413), whether or not Content-Length is sent. */
-import type { Context } from 'hono';
+/** Request bodies: a hard byte cap (413, through hono/body-limit) and the media-type check (415). */
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors/index.js';
 
-/** Reads the body as UTF-8, refusing more than `limit` bytes. */
-export async function readBody(c: Context, limit: number): Promise<string> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (declared > limit) throw new PayloadTooLargeError(`body is ${declared} bytes; the limit is ${limit}`);
-  const stream = c.req.raw.body;
-  if (!stream) return '';
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new PayloadTooLargeError(`body exceeds the limit of ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * Refuses bodies over `limit` bytes, declared by Content-Length or counted while streaming
+ * (chunked), as a typed 413; the body it let through is buffered for the handler.
+ */
+export function bodyCap(limit: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: limit,
+    onError: (c) => {
+      // hono/body-limit trusts Content-Length unless the body is chunked, and counts otherwise.
+      const declared = c.req.header('transfer-encoding') ? undefined : c.req.header('content-length');
+      throw new PayloadTooLargeError(declared ? `body is ${declared} bytes; the limit is ${limit}` : `body exceeds the limit of ${limit} bytes`);
+    },
+  });
+}
+
+/** The body as UTF-8, byte for byte (a BOM is kept, so an offer behind one is still not SDP). */
+export async function bodyText(c: Context): Promise<string> {
+  return Buffer.from(await c.req.arrayBuffer()).toString('utf8');
 }
 
 /** Throws 415 unless the request's media type (parameters ignored) is `expected`. */

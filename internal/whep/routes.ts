@@ -13,8 +13,7 @@ import {
 } from '../errors/index.js';
 import { planAnswer, iceServerLinks } from '../webrtc/index.js';
 import type { IceServerInput } from '../webrtc/index.js';
-import { readBody, requireContentType } from './body.js';
-import { errorResponse } from './http-errors.js';
+import { bodyCap, bodyText, requireContentType } from './body.js';
 import { checkPatchPrecondition } from './patch-precondition.js';
 import { parseSdpFragment } from './sdpfrag.js';
 import { Session } from './session.js';
@@ -57,14 +56,28 @@ function remoteAddress(c: Context): string | undefined {
 const SDP = 'application/sdp';
 const SDPFRAG = 'application/trickle-ice-sdpfrag';
 
-/** Builds the WHEP sub-app; mount it at `/`. */
-export function whepRoutes(o: WhepRoutesOptions): Hono {
-  const app = new Hono();
+/** Per-request values the POST middlewares hand on. */
+export interface WhepEnv {
+  Variables: { requestStart: number };
+}
+
+/** Builds the WHEP sub-app; mount it at `/` on a root app whose onError is httpErrorHandler. */
+export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
+  const app = new Hono<WhepEnv>();
   const log = o.log;
   const links = iceServerLinks(o.iceServers);
   const maxCandidates = o.maxCandidatesPerPatch ?? 64;
 
-  app.onError((err, c) => errorResponse(c, err, log));
+  // Count every POST outcome, errors included (the error handler has produced c.res by now).
+  // Registered first, so the 401s and 429s of the access middleware below are counted too.
+  app.use('/whep/:stream', async (c, next) => {
+    if (c.req.method !== 'POST' || !o.observer) return next();
+    // Read before next(): c.req.param() follows the route that ran last, which may have no :stream.
+    const streamId = c.req.param('stream') ?? '';
+    const started = performance.now();
+    await next();
+    o.observer.postAnswered(streamId, c.res.status, performance.now() - started);
+  });
 
   // Access control and rate limiting on every WHEP request but the CORS preflight.
   app.use('/whep/*', async (c, next) => {
@@ -103,55 +116,58 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
     return c.body(null, 204, { 'Accept-Post': SDP });
   });
 
-  // Count every POST outcome, errors included (the error handler has produced c.res by now).
-  app.use('/whep/:stream', async (c, next) => {
-    if (c.req.method !== 'POST' || !o.observer) return next();
-    const started = performance.now();
-    await next();
-    o.observer.postAnswered(c.req.param('stream') ?? '', c.res.status, performance.now() - started);
-  });
-
-  app.post('/whep/:stream', async (c) => {
-    const requestStart = performance.now();
-    const s = stream(c.req.param('stream'));
-    requireContentType(c, SDP);
-    const offer = await readBody(c, o.maxBodyBytes);
-    if (!offer.trim()) throw new BadRequestError('empty body: POST an SDP offer');
-    const plan = planAnswer(offer);
-    if (o.isDraining?.()) throw new OverloadedError('DRAINING', 'whepd is shutting down');
-    if (!s.live && s.onDemand && s.demand) await s.demand();
-    if (!s.live) {
-      const why = s.lastError ? `: ${s.lastError}` : '';
-      throw new StreamNotLiveError(`stream ${s.id} is not live yet${why}`);
-    }
-    const slot = o.registry.reserve(s.id);
-    let session: Session;
-    try {
-      const ids = s.identity;
-      const peer = await o.createPeer(offer, plan, {
-        video: { ssrc: ids.videoSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-video` },
-        audio: { ssrc: ids.audioSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-audio` },
-      }, { id: s.id, media: s.media });
-      session = new Session({ streamId: s.id, plan, peer, timers: o.timers, log, requestStart, remoteAddress: remoteAddress(c) });
-    } catch (err) {
-      slot.release();
-      throw err;
-    }
-    o.registry.add(session, slot);
-    if (!s.live) {
-      session.close('stream went down during negotiation');
-      throw new StreamNotLiveError(`stream ${s.id} went down during negotiation`);
-    }
-    session.attached(s.attach(session));
-    o.observer?.sessionStarted(session);
-    const headers = new Headers({
-      'Content-Type': SDP,
-      Location: `/whep/${encodeURIComponent(s.id)}/${session.id}`,
-      ETag: session.etag,
-    });
-    for (const l of links) headers.append('Link', l);
-    return new Response(session.answerSdp, { status: 201, headers });
-  });
+  // 404, then 415, then 413 (bodyCap), then what the body says: the order docs/whep.md gives.
+  const limit = bodyCap(o.maxBodyBytes);
+  app.post(
+    '/whep/:stream',
+    async (c, next) => {
+      c.set('requestStart', performance.now());
+      stream(c.req.param('stream'));
+      requireContentType(c, SDP);
+      await next();
+    },
+    limit,
+    async (c) => {
+      const requestStart = c.get('requestStart');
+      const s = stream(c.req.param('stream'));
+      const offer = await bodyText(c);
+      if (!offer.trim()) throw new BadRequestError('empty body: POST an SDP offer');
+      const plan = planAnswer(offer);
+      if (o.isDraining?.()) throw new OverloadedError('DRAINING', 'whepd is shutting down');
+      if (!s.live && s.onDemand && s.demand) await s.demand();
+      if (!s.live) {
+        const why = s.lastError ? `: ${s.lastError}` : '';
+        throw new StreamNotLiveError(`stream ${s.id} is not live yet${why}`);
+      }
+      const slot = o.registry.reserve(s.id);
+      let session: Session;
+      try {
+        const ids = s.identity;
+        const peer = await o.createPeer(offer, plan, {
+          video: { ssrc: ids.videoSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-video` },
+          audio: { ssrc: ids.audioSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-audio` },
+        }, { id: s.id, media: s.media });
+        session = new Session({ streamId: s.id, plan, peer, timers: o.timers, log, requestStart, remoteAddress: remoteAddress(c) });
+      } catch (err) {
+        slot.release();
+        throw err;
+      }
+      o.registry.add(session, slot);
+      if (!s.live) {
+        session.close('stream went down during negotiation');
+        throw new StreamNotLiveError(`stream ${s.id} went down during negotiation`);
+      }
+      session.attached(s.attach(session));
+      o.observer?.sessionStarted(session);
+      const headers = new Headers({
+        'Content-Type': SDP,
+        Location: `/whep/${encodeURIComponent(s.id)}/${session.id}`,
+        ETag: session.etag,
+      });
+      for (const l of links) headers.append('Link', l);
+      return new Response(session.answerSdp, { status: 201, headers });
+    },
+  );
 
   const session = (streamId: string, resourceId: string) => {
     const found = o.registry.get(streamId, resourceId);
@@ -161,23 +177,31 @@ export function whepRoutes(o: WhepRoutesOptions): Hono {
 
   app.options('/whep/:stream/:resource', (c) => c.body(null, 204, { Allow: 'OPTIONS, PATCH, DELETE', 'Access-Control-Max-Age': '86400' }));
 
-  app.patch('/whep/:stream/:resource', async (c) => {
-    const sess = session(c.req.param('stream'), c.req.param('resource'));
-    requireContentType(c, SDPFRAG);
-    const body = await readBody(c, o.maxBodyBytes);
-    const frag = parseSdpFragment(body, maxCandidates);
-    // 428/412/422: a trickle needs no If-Match unless configured; only new credentials restart ICE.
-    checkPatchPrecondition({
-      ifMatch: c.req.header('if-match'),
-      etag: sess.etag,
-      requireIfMatch: o.requireIfMatch?.() ?? false,
-      session: sess.plan,
-      fragment: frag,
-    });
-    const defaultMid = sess.plan.video.mid;
-    await sess.addCandidates(frag.candidates.map((cand) => ({ candidate: cand.candidate, mid: cand.mid ?? defaultMid })));
-    return c.body(null, 204);
-  });
+  app.patch(
+    '/whep/:stream/:resource',
+    async (c, next) => {
+      session(c.req.param('stream'), c.req.param('resource'));
+      requireContentType(c, SDPFRAG);
+      await next();
+    },
+    limit,
+    async (c) => {
+      const sess = session(c.req.param('stream'), c.req.param('resource'));
+      const body = await bodyText(c);
+      const frag = parseSdpFragment(body, maxCandidates);
+      // 428/412/422: a trickle needs no If-Match unless configured; only new credentials restart ICE.
+      checkPatchPrecondition({
+        ifMatch: c.req.header('if-match'),
+        etag: sess.etag,
+        requireIfMatch: o.requireIfMatch?.() ?? false,
+        session: sess.plan,
+        fragment: frag,
+      });
+      const defaultMid = sess.plan.video.mid;
+      await sess.addCandidates(frag.candidates.map((cand) => ({ candidate: cand.candidate, mid: cand.mid ?? defaultMid })));
+      return c.body(null, 204);
+    },
+  );
 
   app.delete('/whep/:stream/:resource', (c) => {
     const found = o.registry.get(c.req.param('stream'), c.req.param('resource'));

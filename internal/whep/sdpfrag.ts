@@ -1,5 +1,6 @@
 /** Trickle ICE SDP fragments (RFC 8840 section 9, as used by RFC 9725 section 4.3). Pure. */
 import { BadRequestError } from '../errors/index.js';
+import { checkCandidate } from '../webrtc/index.js';
 
 /** What a PATCH body says. */
 export interface SdpFragment {
@@ -21,12 +22,8 @@ export function parseSdpFragment(body: string, maxCandidates: number): SdpFragme
     else if (line.startsWith('a=mid:')) mid = line.slice(6);
     else if (line === 'a=end-of-candidates') frag.endOfCandidates = true;
     else if (line.startsWith('a=candidate:')) {
-      // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> ...
-      const m = /^a=candidate:\S+ (\d+) \S+ (\d+) \S+ (\d+) typ \S+/.exec(line);
-      // RFC 8839 section 5.1: component-id 1..256, priority 1..2^31-1, port 0..65535.
-      if (!m || Number(m[1]) < 1 || Number(m[1]) > 256 || Number(m[2]) > 2 ** 31 - 1 || Number(m[3]) > 65535) {
-        throw new BadRequestError(`malformed candidate line: ${line.slice(0, 120)}`);
-      }
+      // The same grammar as the offer's candidates (webrtc/candidate.ts).
+      checkCandidate(line, 'malformed candidate line');
       frag.candidates.push({ candidate: line.slice(2), mid });
       if (frag.candidates.length > maxCandidates) throw new BadRequestError(`too many candidates in one PATCH (max ${maxCandidates})`);
     } else if (!/^[a-z]=/.test(line)) {

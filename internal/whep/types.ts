@@ -1,7 +1,6 @@
 /** The small interfaces the WHEP layer needs from streams and peers, so tests can swap them. */
 import type { OfferPlan, PeerMedia, PeerState, TrackIdentity } from '../webrtc/index.js';
 import type { StreamIdentity, StreamState, StreamViewer } from '../stream/index.js';
-import type { Session } from './session.js';
 
 /** A stream as WHEP sees it. */
 export interface StreamSource {
@@ -59,5 +58,15 @@ export interface WhepObserver {
   /** Every POST outcome (201 or the error status). */
   postAnswered(streamId: string, status: number, ms: number): void;
   /** A session was created and attached; subscribe to its `close` / `videoStarted` here. */
-  sessionStarted(session: Session): void;
+  sessionStarted(session: StartedSession): void;
+}
+
+/** What an observer sees of a new session (a Session fits); an interface, so types.ts imports no class. */
+export interface StartedSession {
+  readonly id: string;
+  readonly streamId: string;
+  readonly createdAt: number;
+  once(event: 'close', listener: (reason: string) => void): unknown;
+  /** ms from the POST to the first keyframe packet sent. */
+  once(event: 'videoStarted', listener: (ms: number) => void): unknown;
 }
