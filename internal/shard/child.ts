@@ -99,7 +99,7 @@ async function answer(m: Extract<ToShard, { t: 'answer' }>): Promise<void> {
     send({ t: 'closed', id: m.id });
   });
   stream.delivery.add(viewer);
-  send({ t: 'answered', id: m.id, sdp: peer.answerSdp, remoteCandidates: peer.remoteCandidateCount });
+  send({ t: 'answered', id: m.id, sdp: peer.answerSdp, remoteCandidates: peer.stats().remoteCandidateCount });
 }
 
 function candidate(m: Extract<ToShard, { t: 'candidate' }>): void {
@@ -116,8 +116,8 @@ function reportStats(): void {
   if (streams.length === 0) return;
   const peers: PeerFigures[] = [];
   for (const [id, { viewer }] of viewers) {
-    const p = viewer.peer;
-    peers.push([id, p.rtcpReceived, p.bytesSent, p.rttMs ?? -1, p.videoReady, p.audioReady]);
+    const s = viewer.peer.stats();
+    peers.push([id, s.rtcpReceived, s.bytesSent, s.rttMs ?? -1, s.videoReady, s.audioReady]);
   }
   const figures: StreamFigures[] = [];
   streams.forEach((s, index) => {

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { BadRequestError } from '../errors/index.js';
-import type { PeerState } from '../webrtc/index.js';
+import type { PeerState, PeerStats } from '../webrtc/index.js';
 import type { PeerFigures } from './protocol.js';
 
 /** What a ShardPeer asks of the shard that holds it. */
@@ -22,18 +22,14 @@ export class ShardPeer extends EventEmitter {
   readonly #link: ShardLink;
   #state: PeerState = 'new';
   #closed = false;
-  #rtcp = 0;
-  #bytesSent = 0;
-  #rtt = -1;
-  #videoReady = false;
-  #audioReady = false;
-  #remoteCandidates: number;
+  /** The shard's last report (twice a second), plus the candidates trickled through here. */
+  readonly #stats: PeerStats;
 
   constructor(id: number, answerSdp: string, remoteCandidates: number, link: ShardLink) {
     super();
     this.id = id;
     this.answerSdp = answerSdp;
-    this.#remoteCandidates = remoteCandidates;
+    this.#stats = { rtcpReceived: 0, bytesSent: 0, rttMs: undefined, videoReady: false, audioReady: false, remoteCandidateCount: remoteCandidates };
     this.#link = link;
   }
 
@@ -46,27 +42,11 @@ export class ShardPeer extends EventEmitter {
   }
 
   get videoReady(): boolean {
-    return this.#videoReady;
+    return this.#stats.videoReady;
   }
 
-  get audioReady(): boolean {
-    return this.#audioReady;
-  }
-
-  get rtcpReceived(): number {
-    return this.#rtcp;
-  }
-
-  get remoteCandidateCount(): number {
-    return this.#remoteCandidates;
-  }
-
-  get bytesSent(): number {
-    return this.#bytesSent;
-  }
-
-  get rttMs(): number | undefined {
-    return this.#rtt >= 0 ? this.#rtt : undefined;
+  stats(): PeerStats {
+    return { ...this.#stats };
   }
 
   // A ShardDelivery never calls these: the shard sends.
@@ -78,16 +58,17 @@ export class ShardPeer extends EventEmitter {
     if (this.#closed) return;
     const error = await this.#link.addCandidate(this.id, candidate, mid);
     if (error !== undefined) throw new BadRequestError(`candidate rejected: ${error}`);
-    this.#remoteCandidates++;
+    this.#stats.remoteCandidateCount++;
   }
 
   /** From the shard's report. */
   figures(f: PeerFigures): void {
-    this.#rtcp = f[1];
-    this.#bytesSent = f[2];
-    this.#rtt = f[3];
-    this.#videoReady = f[4];
-    this.#audioReady = f[5];
+    const s = this.#stats;
+    s.rtcpReceived = f[1];
+    s.bytesSent = f[2];
+    s.rttMs = f[3] >= 0 ? f[3] : undefined;
+    s.videoReady = f[4];
+    s.audioReady = f[5];
   }
 
   /** From the shard: the peer's connection state changed. */
@@ -115,8 +96,8 @@ export class ShardPeer extends EventEmitter {
     if (this.#closed) return;
     this.#closed = true;
     this.#state = 'closed';
-    this.#videoReady = false;
-    this.#audioReady = false;
+    this.#stats.videoReady = false;
+    this.#stats.audioReady = false;
     this.#link.closePeer(this.id);
     this.emit('close');
   }

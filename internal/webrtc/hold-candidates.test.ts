@@ -1,5 +1,5 @@
 import t from 'tap';
-import { holdBackCandidates } from './peer.js';
+import { holdBackCandidates } from './hold-candidates.js';
 
 t.test('holdBackCandidates splits the offer candidates off with their mids', async (t) => {
   const offer = [

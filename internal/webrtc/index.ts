@@ -4,6 +4,7 @@ export type { OfferPlan, NegotiatedCodec } from './negotiate.js';
 export { parseCandidate, checkCandidate, checkSdpCandidates } from './candidate.js';
 export type { IceCandidate, CandidateType } from './candidate.js';
 export { ViewerPeer } from './peer.js';
-export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerMedia } from './peer.js';
+export { holdBackCandidates } from './hold-candidates.js';
+export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerMedia, PeerStats } from './types.js';
 export { toRtcIceServers, iceServerLinks } from './ice-servers.js';
 export type { IceServerInput } from './ice-servers.js';

@@ -11,89 +11,17 @@ import type { PeerConnection, RtcConfig, Track } from 'node-datachannel';
 import { GatewayTimeoutError, BadRequestError } from '../errors/index.js';
 import type { OfferPlan } from './negotiate.js';
 import { toRtcIceServers } from './ice-servers.js';
-import { RTP_HEADER_BYTES, nackedSequences, senderReportBytes, setPayloadType, writeSenderReport } from '../rtp/index.js';
-import type { MediaClock, PacketLookup, SenderReport } from '../rtp/index.js';
-import type { IceServerInput } from './ice-servers.js';
+import { RTP_HEADER_BYTES, nackedSequences, setPayloadType } from '../rtp/index.js';
+import { SENDER_REPORT_INTERVAL_MS, sendSenderReport } from './sender-reports.js';
+import { CANDIDATE_HOLD_MS, holdBackCandidates } from './hold-candidates.js';
+import type { PeerMedia, PeerNetworkOptions, PeerState, PeerStats, TrackIdentity } from './types.js';
 
 const { PeerConnection: PeerConnectionCtor, Video, Audio } = nodeDataChannel;
 
-/** Network options shared by every viewer peer. */
-export interface PeerNetworkOptions {
-  iceServers: readonly IceServerInput[];
-  bindAddress?: string;
-  portRangeBegin?: number;
-  portRangeEnd?: number;
-  /** Bound on waiting for ICE gathering before answering (504 when exceeded). */
-  gatheringTimeoutMs: number;
-}
-
-/** The SSRC and naming the answer announces for one outgoing track. */
-export interface TrackIdentity {
-  ssrc: number;
-  /** RTCP CNAME, the same for a stream's audio and video so players sync them (RFC 3550 6.5.1). */
-  cname: string;
-  /** MediaStream id (msid) shared by both tracks. */
-  streamId: string;
-  trackId: string;
-}
-
-/** Connection states a peer reports. */
-export type PeerState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
-
-/** The stream's side of a viewer: what lets the peer answer NACKs and send sender reports. */
-export interface PeerMedia {
-  /** The stream's recent video packets, looked up by sequence number. */
-  videoHistory: PacketLookup;
-  /** The stream's media clock; without it (or before FFmpeg's first SRs) no SR is sent. */
-  clock?: MediaClock;
-}
-
-/**
- * Sender report interval. RFC 3550's 5 s minimum is for large sessions; WebRTC senders report
- * about once a second, and receivers need two reports per track before they sync A/V.
- */
-export const SENDER_REPORT_INTERVAL_MS = 1000;
-// One SR at a time is built here and copied by node-datachannel when sent (CNAME <= 255 bytes).
-const srScratch = Buffer.alloc(senderReportBytes(255));
-const srFields: SenderReport = { ssrc: 0, ntpMs: 0, rtp: 0, packets: 0, octets: 0 };
 // One RTCP datagram may NACK thousands of packets; answer at most this many of them.
 const MAX_RETRANSMITS_PER_RTCP = 64;
 
 let peerSeq = 0;
-
-// How long the offer's candidates are held back after answering (see holdBackCandidates).
-const CANDIDATE_HOLD_MS = 30;
-
-/**
- * Splits the offer's ICE candidates (and end-of-candidates) off, with the mid each belongs to.
- * whepd applies them CANDIDATE_HOLD_MS after it answered: had it applied them at once, its
- * connectivity checks and then its DTLS ClientHello would reach the viewer before the viewer had
- * the answer. RFC 5763 section 5 says an offerer must cope; libdatachannel-based players do not:
- * their ICE connects and their DTLS fails ("certificate verify failed") or waits a 1 s
- * retransmission. Meanwhile the viewer's own checks, sent once it has the answer, connect
- * anyway: whepd answers them whether or not it knows the viewer's candidates.
- */
-export function holdBackCandidates(offer: string): { offer: string; candidates: { candidate: string; mid: string }[] } {
-  const candidates: { candidate: string; mid: string }[] = [];
-  const pending: string[] = [];
-  let mid: string | undefined;
-  const kept: string[] = [];
-  for (const line of offer.split(/\r?\n/)) {
-    if (line.startsWith('m=')) mid = undefined;
-    const m = /^a=mid:(.+)$/.exec(line);
-    if (m) mid = (m[1] as string).trim();
-    if (line.startsWith('a=candidate:')) {
-      const candidate = line.slice(2);
-      if (mid === undefined) pending.push(candidate);
-      else candidates.push({ candidate, mid });
-      continue;
-    }
-    if (line === 'a=end-of-candidates') continue;
-    kept.push(line);
-    if (mid !== undefined && pending.length > 0) for (const c of pending.splice(0)) candidates.push({ candidate: c, mid });
-  }
-  return { offer: kept.join('\r\n'), candidates };
-}
 
 /**
  * A viewer's PeerConnection. Emits `state` (PeerState) on changes and `close` once. All sends are
@@ -221,27 +149,8 @@ export class ViewerPeer extends EventEmitter {
     const videoRtp = clock.videoRtpAt(nowMs);
     const audioRtp = clock.audioRtpAt(nowMs);
     if (videoRtp === undefined || audioRtp === undefined) return;
-    if (this.#videoOpen) this.#report(this.#video, ids.video.ssrc, nowMs, videoRtp, this.#videoPackets, this.#videoOctets);
-    if (this.#audioOpen) this.#report(this.#audio, ids.audio.ssrc, nowMs, audioRtp, this.#audioPackets, this.#audioOctets);
-  }
-
-  #report(track: Track, ssrc: number, ntpMs: number, rtp: number, packets: number, octets: number): void {
-    const f = srFields;
-    f.ssrc = ssrc;
-    f.ntpMs = ntpMs;
-    f.rtp = rtp;
-    f.packets = packets;
-    f.octets = octets;
-    this.#sendRtcp(track, writeSenderReport(srScratch, f, this.#cname));
-  }
-
-  #sendRtcp(track: Track, length: number): void {
-    try {
-      // Without a media handler libdatachannel sends RTCP as SRTCP, whatever the direction.
-      track.sendMessageBinary(srScratch.subarray(0, length));
-    } catch {
-      // the track closed under us
-    }
+    if (this.#videoOpen) sendSenderReport(this.#video, { ssrc: ids.video.ssrc, ntpMs: nowMs, rtp: videoRtp, packets: this.#videoPackets, octets: this.#videoOctets }, this.#cname);
+    if (this.#audioOpen) sendSenderReport(this.#audio, { ssrc: ids.audio.ssrc, ntpMs: nowMs, rtp: audioRtp, packets: this.#audioPackets, octets: this.#audioOctets }, this.#cname);
   }
 
   // First reports as soon as both tracks are open, then once a second.
@@ -324,22 +233,6 @@ export class ViewerPeer extends EventEmitter {
     return this.#pc.localDescription()?.sdp ?? '';
   }
 
-  /** Remote ICE candidates known so far (from the offer and trickled PATCHes). */
-  get remoteCandidateCount(): number {
-    if (this.#closed) return 0;
-    return (this.#pc.remoteDescription()?.sdp.match(/^a=candidate:/gm) ?? []).length + this.#heldCandidates.length;
-  }
-
-  /** RTCP packets received from the viewer so far. */
-  get rtcpReceived(): number {
-    return this.#rtcpReceived;
-  }
-
-  /** True once the audio track is open and can take packets. */
-  get audioReady(): boolean {
-    return this.#audioOpen;
-  }
-
   /** True once the video track is open and can take packets. */
   get videoReady(): boolean {
     return this.#videoOpen;
@@ -355,16 +248,18 @@ export class ViewerPeer extends EventEmitter {
     return this.#closed;
   }
 
-  /** Bytes sent on the transport (SRTP and RTCP). */
-  get bytesSent(): number {
-    return this.#closed ? 0 : this.#pc.bytesSent();
-  }
-
-  /** Round-trip time in ms as libdatachannel measured it, if any. */
-  get rttMs(): number | undefined {
-    if (this.#closed) return undefined;
-    const rtt = this.#pc.rtt();
-    return rtt >= 0 ? rtt : undefined;
+  /** Figures for status pages and liveness; not for the packet path. */
+  stats(): PeerStats {
+    const open = !this.#closed;
+    const rtt = open ? this.#pc.rtt() : -1;
+    return {
+      rtcpReceived: this.#rtcpReceived,
+      bytesSent: open ? this.#pc.bytesSent() : 0,
+      rttMs: rtt >= 0 ? rtt : undefined,
+      videoReady: this.#videoOpen,
+      audioReady: this.#audioOpen,
+      remoteCandidateCount: open ? (this.#pc.remoteDescription()?.sdp.match(/^a=candidate:/gm) ?? []).length + this.#heldCandidates.length : 0,
+    };
   }
 
   /** Sends one rewritten video RTP packet. Never throws (hot path). */

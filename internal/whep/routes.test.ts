@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { GatewayTimeoutError, RateLimitedError, UnauthorizedError } from '../errors/index.js';
 import { silentLogger } from '../log/index.js';
-import type { PeerState } from '../webrtc/index.js';
+import type { PeerState, PeerStats } from '../webrtc/index.js';
 import type { StreamIdentity, StreamState, StreamViewer } from '../stream/index.js';
 import { corsMiddleware } from './cors.js';
 import { httpErrorHandler } from './http-errors.js';
@@ -55,13 +55,9 @@ class FakePeer extends EventEmitter implements SessionPeer {
   state: PeerState = 'new';
   closed = false;
   readonly videoReady = false;
-  readonly audioReady = false;
-  readonly rtcpReceived = 0;
-  readonly bytesSent = 0;
-  readonly rttMs = undefined;
   readonly candidates: { candidate: string; mid: string }[] = [];
-  get remoteCandidateCount(): number {
-    return this.candidates.length;
+  stats(): PeerStats {
+    return { rtcpReceived: 0, bytesSent: 0, rttMs: undefined, videoReady: false, audioReady: false, remoteCandidateCount: this.candidates.length };
   }
   sendVideo(): void {}
   sendAudio(): void {}

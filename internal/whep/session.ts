@@ -118,17 +118,17 @@ export class Session extends EventEmitter implements StreamViewer {
 
   /** Remote ICE candidates the peer knows (offer plus trickle). */
   get remoteCandidateCount(): number {
-    return this.#peer.remoteCandidateCount;
+    return this.#peer.stats().remoteCandidateCount;
   }
 
   /** RTCP packets the viewer sent so far (its liveness signal). */
   get rtcpReceived(): number {
-    return this.#peer.rtcpReceived;
+    return this.#peer.stats().rtcpReceived;
   }
 
   /** True once the peer's audio track is open. */
   get audioReady(): boolean {
-    return this.#peer.audioReady;
+    return this.#peer.stats().audioReady;
   }
 
   /** True once the peer's video track is open. */
@@ -148,7 +148,7 @@ export class Session extends EventEmitter implements StreamViewer {
     let since = Date.now();
     this.#livenessTimer = setInterval(() => {
       if (this.#connectedAt === undefined) return;
-      const n = this.#peer.rtcpReceived;
+      const n = this.#peer.stats().rtcpReceived;
       if (n !== last) {
         last = n;
         since = Date.now();
@@ -198,12 +198,12 @@ export class Session extends EventEmitter implements StreamViewer {
 
   /** Bytes the peer sent so far. */
   get bytesSent(): number {
-    return this.#peer.bytesSent;
+    return this.#peer.stats().bytesSent;
   }
 
   /** Round-trip time in ms, when libdatachannel measured one. */
   get rttMs(): number | undefined {
-    return this.#peer.rttMs;
+    return this.#peer.stats().rttMs;
   }
 
   streamEnded(reason: StreamEndReason): void {

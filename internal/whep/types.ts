@@ -1,5 +1,5 @@
 /** The small interfaces the WHEP layer needs from streams and peers, so tests can swap them. */
-import type { OfferPlan, PeerMedia, PeerState, TrackIdentity } from '../webrtc/index.js';
+import type { OfferPlan, PeerMedia, PeerState, PeerStats, TrackIdentity } from '../webrtc/index.js';
 import type { StreamIdentity, StreamState, StreamViewer } from '../stream/index.js';
 
 /** A stream as WHEP sees it. */
@@ -29,17 +29,15 @@ export interface SessionPeer {
   readonly answerSdp: string;
   readonly state: PeerState;
   readonly closed: boolean;
+  /** Read by the keyframe gate while the viewer waits for its first keyframe. */
   readonly videoReady: boolean;
-  readonly audioReady: boolean;
-  readonly rtcpReceived: number;
-  readonly remoteCandidateCount: number;
-  readonly bytesSent: number;
-  readonly rttMs: number | undefined;
+  /** Figures for status and liveness (here: read off the peer; in a shard: its last report). */
+  stats(): PeerStats;
   sendVideo(packet: Buffer): void;
   sendAudio(packet: Buffer): void;
   addRemoteCandidate(candidate: string, mid: string): void | Promise<void>;
   on(event: 'state', listener: (state: PeerState) => void): unknown;
-  /** An external peer's keyframe gate opened (its shard runs the gate). */
+  /** A shard peer's keyframe gate opened (its shard runs the gate, so the session hears it here). */
   on(event: 'videoStarted', listener: () => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   close(): void;
