@@ -107,7 +107,7 @@ export class App extends EventEmitter {
         requireIfMatch: () => this.config.whep.requireIfMatch,
         observer: {
           // Unknown stream names share one label so clients cannot grow the label set.
-          postAnswered: (id, status, ms) => this.metrics.postAnswered(streams.has(id) ? id : '_unknown', status, ms),
+          answered: (method, id, status, ms) => this.metrics.answered(method, streams.has(id) ? id : '_unknown', status, ms),
           sessionStarted: (session) => this.metrics.sessionStarted(session),
         },
       }),

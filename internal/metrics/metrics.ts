@@ -25,6 +25,8 @@ export interface ObservedSession {
 export class Metrics {
   readonly registry = new Registry();
   readonly #posts: Counter<'stream' | 'status'>;
+  readonly #patches: Counter<'stream' | 'status'>;
+  readonly #deletes: Counter<'stream' | 'status'>;
   readonly #postSeconds: Histogram<'stream'>;
   readonly #sessionSeconds: Histogram<'stream'>;
   readonly #firstKeyframe: Histogram<'stream'>;
@@ -33,6 +35,8 @@ export class Metrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'whepd_process_', eventLoopMonitoringPrecision: 10 });
     this.#posts = new Counter({ name: 'whepd_whep_posts_total', help: 'WHEP POSTs by outcome status (201 = session created).', labelNames: ['stream', 'status'], registers });
+    this.#patches = new Counter({ name: 'whepd_whep_patches_total', help: 'WHEP trickle PATCHes by outcome status (204 = candidates taken).', labelNames: ['stream', 'status'], registers });
+    this.#deletes = new Counter({ name: 'whepd_whep_deletes_total', help: 'WHEP DELETEs by outcome status (200 = session ended, 204 = none to end).', labelNames: ['stream', 'status'], registers });
     this.#postSeconds = new Histogram({
       name: 'whepd_whep_post_seconds',
       help: 'Time from POST to the answer (includes ICE gathering).',
@@ -108,8 +112,11 @@ export class Metrics {
   }
 
   /** Records one POST outcome. */
-  postAnswered(streamId: string, status: number, ms: number): void {
-    this.#posts.inc({ stream: streamId, status: String(status) });
+  answered(method: 'POST' | 'PATCH' | 'DELETE', streamId: string, status: number, ms: number): void {
+    const labels = { stream: streamId, status: String(status) };
+    if (method === 'PATCH') return void this.#patches.inc(labels);
+    if (method === 'DELETE') return void this.#deletes.inc(labels);
+    this.#posts.inc(labels);
     if (status === 201) this.#postSeconds.observe({ stream: streamId }, ms / 1000);
   }
 

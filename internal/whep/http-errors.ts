@@ -5,19 +5,21 @@
 import type { Context, ErrorHandler } from 'hono';
 import type { Logger } from 'pino';
 import { UnauthorizedError, isWhepdError } from '../errors/index.js';
+import { clientAddress, whepStreamOf } from './client-address.js';
+import { RefusalLog } from './refusal-log.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 
 /**
- * Maps any thrown value to a response and logs it: a typed 4xx at debug with its one-sentence
- * reason (the client's mistake, not whepd's), a 5xx at error with `err`. Unknown errors are a
- * logged 500 that leaks nothing.
+ * Maps any thrown value to a response and logs it: a typed error (whepd refused on purpose: a
+ * 4xx, or 503/504 under load) at info through `refusals`, rate-limited per reason, with stream,
+ * status, reason and client address. Unknown errors are bugs: each is logged at error with `err`,
+ * and answered with a 500 that leaks nothing.
  */
-export function errorResponse(c: Context, err: unknown, log: Logger): Response {
+export function errorResponse(c: Context, err: unknown, log: Logger, refusals: RefusalLog = new RefusalLog(log)): Response {
   const req = { method: c.req.method, path: c.req.path };
   if (isWhepdError(err)) {
-    if (err.status >= 500) log.error({ err, ...req, status: err.status }, err.message);
-    else log.debug({ ...req, status: err.status, code: err.code }, err.message);
+    refusals.note({ status: err.status, code: err.code, reason: err.message, ...req, stream: whepStreamOf(req.path), client: clientAddress(c) });
     const headers: Record<string, string> = { 'Content-Type': TEXT };
     if (err.retryAfter !== undefined) headers['Retry-After'] = String(err.retryAfter);
     // RFC 6750 section 3: say which scheme is expected.
@@ -30,5 +32,6 @@ export function errorResponse(c: Context, err: unknown, log: Logger): Response {
 
 /** The root app's only error handler (`app.onError(httpErrorHandler(log))`); sub-apps set none. */
 export function httpErrorHandler(log: Logger): ErrorHandler {
-  return (err, c) => errorResponse(c, err, log);
+  const refusals = new RefusalLog(log);
+  return (err, c) => errorResponse(c, err, log, refusals);
 }

@@ -78,6 +78,8 @@ interface Rig {
   registry: SessionRegistry;
   peers: FakePeer[];
   posts: { stream: string; status: number }[];
+  /** PATCH and DELETE outcomes the observer saw. */
+  others: { method: string; stream: string; status: number }[];
   started: StartedSession[];
   /** Next createPeer call rejects with this. */
   failNextPeer: Error | undefined;
@@ -94,6 +96,7 @@ function rig(t: Test, o: Partial<WhepRoutesOptions> = {}, caps: Partial<Caps> = 
     registry,
     peers: [],
     posts: [],
+    others: [],
     started: [],
     failNextPeer: undefined,
   };
@@ -118,7 +121,7 @@ function rig(t: Test, o: Partial<WhepRoutesOptions> = {}, caps: Partial<Caps> = 
       maxBodyBytes: 64 * 1024,
       timers: { handshakeTimeoutMs: 60_000, disconnectGraceMs: 60_000 },
       log: silentLogger(),
-      observer: { postAnswered: (stream, status) => r.posts.push({ stream, status }), sessionStarted: (s) => r.started.push(s) },
+      observer: { answered: (method, stream, status) => void (method === 'POST' ? r.posts : r.others).push({ stream, status, ...(method === 'POST' ? {} : { method }) }), sessionStarted: (s) => r.started.push(s) },
       ...o,
     }),
   );
@@ -305,6 +308,21 @@ t.test('DELETE 200 closes the session and frees the slot; again or unknown: 204'
   t.equal((await r.request(location, { method: 'DELETE' })).status, 204, 'again: 204');
   t.equal((await r.request('/whep/nope/x', { method: 'DELETE' })).status, 204, 'any stream name: 204');
   t.equal((await r.request(location, { method: 'PATCH', headers: { 'Content-Type': FRAG }, body: '' })).status, 404, 'PATCH after DELETE: 404');
+});
+
+t.test('whepRoutes() counts PATCH and DELETE outcomes like POSTs (issue 13 item 5)', async (t) => {
+  const { r, location, etag, patch } = await withSession(t);
+  await patch({ 'If-Match': etag }, `${cand(9)}\r\n`);
+  await patch({ 'If-Match': '"stale"' }, `${cand(9)}\r\n`);
+  await r.request(location, { method: 'DELETE' });
+  await r.request(location, { method: 'DELETE' });
+  t.same(r.others, [
+    { method: 'PATCH', stream: 'demo', status: 204 },
+    { method: 'PATCH', stream: 'demo', status: 412 },
+    { method: 'DELETE', stream: 'demo', status: 200 },
+    { method: 'DELETE', stream: 'demo', status: 204 },
+  ]);
+  t.equal(r.posts.length, 1, 'the POST is counted apart');
 });
 
 t.test('OPTIONS 204 (no auth, no rate limit), HEAD 200, GET 204; 404 on an unknown stream', async (t) => {

@@ -3,7 +3,6 @@
  * /whep/:stream, PATCH trickle ICE and DELETE on the session URL it returns.
  */
 import { Hono } from 'hono';
-import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import {
   BadRequestError,
@@ -20,7 +19,7 @@ import { Session } from './session.js';
 import type { SessionTimers } from './session.js';
 import type { SessionRegistry } from './registry.js';
 import type { PeerFactory, StreamDirectory, WhepObserver } from './types.js';
-import { getConnInfo } from '@hono/node-server/conninfo';
+import { clientAddress, whepStreamOf } from './client-address.js';
 
 /** Everything the WHEP routes need. */
 export interface WhepRoutesOptions {
@@ -45,14 +44,6 @@ export interface WhepRoutesOptions {
   requireIfMatch?: () => boolean;
 }
 
-function remoteAddress(c: Context): string | undefined {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined; // app.request() in tests has no socket
-  }
-}
-
 const SDP = 'application/sdp';
 const SDPFRAG = 'application/trickle-ice-sdpfrag';
 
@@ -68,31 +59,23 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
   const links = iceServerLinks(o.iceServers);
   const maxCandidates = o.maxCandidatesPerPatch ?? 64;
 
-  // Count every POST outcome, errors included (the error handler has produced c.res by now).
-  // Registered first, so the 401s and 429s of the access middleware below are counted too.
-  app.use('/whep/:stream', async (c, next) => {
-    if (c.req.method !== 'POST' || !o.observer) return next();
-    // Read before next(): c.req.param() follows the route that ran last, which may have no :stream.
-    const streamId = c.req.param('stream') ?? '';
+  // Count every POST, PATCH and DELETE outcome, errors included (the error handler has produced
+  // c.res by now). Registered first, so the 401s and 429s of the access middleware are counted too.
+  app.use('/whep/*', async (c, next) => {
+    const method = c.req.method;
+    if (!o.observer || (method !== 'POST' && method !== 'PATCH' && method !== 'DELETE')) return next();
+    const streamId = whepStreamOf(c.req.path) ?? '';
     const started = performance.now();
     await next();
-    o.observer.postAnswered(streamId, c.res.status, performance.now() - started);
+    o.observer.answered(method, streamId, c.res.status, performance.now() - started);
   });
 
   // Access control and rate limiting on every WHEP request but the CORS preflight.
   app.use('/whep/*', async (c, next) => {
     const method = c.req.method;
     if (method !== 'OPTIONS') {
-      if (o.rateLimit && (method === 'POST' || method === 'PATCH' || method === 'DELETE')) o.rateLimit(remoteAddress(c) ?? 'unknown');
-      if (o.authorize) {
-        let streamId = c.req.path.split('/')[2] ?? '';
-        try {
-          streamId = decodeURIComponent(streamId);
-        } catch {
-          // a malformed escape cannot name a configured stream; check it as written
-        }
-        await o.authorize(streamId, c.req.header('authorization'));
-      }
+      if (o.rateLimit && (method === 'POST' || method === 'PATCH' || method === 'DELETE')) o.rateLimit(clientAddress(c) ?? 'unknown');
+      if (o.authorize) await o.authorize(whepStreamOf(c.req.path) ?? '', c.req.header('authorization'));
     }
     return next();
   });
@@ -147,7 +130,7 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
           video: { ssrc: ids.videoSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-video` },
           audio: { ssrc: ids.audioSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-audio` },
         }, { id: s.id, media: s.media });
-        session = new Session({ streamId: s.id, plan, peer, timers: o.timers, log, requestStart, remoteAddress: remoteAddress(c) });
+        session = new Session({ streamId: s.id, plan, peer, timers: o.timers, log, requestStart, remoteAddress: clientAddress(c) });
       } catch (err) {
         slot.release();
         throw err;

@@ -53,8 +53,8 @@ export type PeerFactory = (
 
 /** Hooks for metrics and logs; called at request and session boundaries, never per packet. */
 export interface WhepObserver {
-  /** Every POST outcome (201 or the error status). */
-  postAnswered(streamId: string, status: number, ms: number): void;
+  /** Every POST, PATCH and DELETE outcome (its status, errors included) and how long it took. */
+  answered(method: 'POST' | 'PATCH' | 'DELETE', streamId: string, status: number, ms: number): void;
   /** A session was created and attached; subscribe to its `close` / `videoStarted` here. */
   sessionStarted(session: StartedSession): void;
 }
