@@ -131,6 +131,23 @@ t.test('buildFfmpegArgs() sends RTP to 127.0.0.1 on the given ports with pkt_siz
   t.match(custom[0], /^rtp:\/\/127\.0\.0\.2:40000\?/, 'host override');
 });
 
+t.test('buildFfmpegArgs() with senders: a fixed -ssrc per output and fixed local ports to send from (issue 12 defect 2)', async (t) => {
+  const videoSender = { ssrc: 0xdeadbeef, rtcpPort: 51235, localRtpPort: 51240, localRtcpPort: 51241 };
+  const audioSender = { ssrc: 7, rtcpPort: 51237, localRtpPort: 51242, localRtcpPort: 51243 };
+  const args = buildFfmpegArgs(job({ videoPort: 51234, audioPort: 51236, videoSender, audioSender }));
+  t.same(args.filter((a) => a.startsWith('rtp://')), [
+    'rtp://127.0.0.1:51234?pkt_size=1200&rtcpport=51235&localrtpport=51240&localrtcpport=51241&localaddr=127.0.0.1',
+    'rtp://127.0.0.1:51236?pkt_size=1200&rtcpport=51237&localrtpport=51242&localrtcpport=51243&localaddr=127.0.0.1',
+  ]);
+  const { video, audio } = outputs(args);
+  // FFmpeg's -ssrc is a signed int: 0xdeadbeef is passed as the same 32 bits.
+  t.equal(valueOf(video, '-ssrc'), String(0xdeadbeef | 0));
+  t.equal(Number(valueOf(video, '-ssrc')) >>> 0, 0xdeadbeef);
+  t.equal(valueOf(audio, '-ssrc'), '7');
+  t.ok(video.indexOf('-ssrc') > video.indexOf('-f'), '-ssrc is an option of the rtp muxer, after -f rtp');
+  t.equal(indexesOf(buildFfmpegArgs(job()), '-ssrc').length, 0, 'no -ssrc without a sender (FFmpeg picks one)');
+});
+
 t.test('buildFfmpegArgs() adds -re only when realtime and -stream_loop -1 only when loop, before -i', async (t) => {
   const plain = buildFfmpegArgs(job({ realtime: false, loop: false }));
   t.notOk(plain.includes('-re'));

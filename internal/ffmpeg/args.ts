@@ -24,6 +24,9 @@ export interface FfmpegJob {
   frameRate?: number;
   videoPort: number;
   audioPort: number;
+  /** How each output is sent, so that only FFmpeg's datagrams reach whepd (see RtpSender). */
+  videoSender?: RtpSender;
+  audioSender?: RtpSender;
   host?: string;
   /**
    * Wallclock origin of both RTP outputs (Unix microseconds): FFmpeg's sender reports then map
@@ -33,10 +36,36 @@ export interface FfmpegJob {
   startTimeRealtimeUs?: number;
 }
 
-function rtpUrl(host: string, port: number): string {
-  // rtcpport=<same port>: FFmpeg's sender reports arrive on the ingest socket (RFC 5761 style)
-  // instead of port+1, which whepd does not own.
-  return `rtp://${host}:${port}?pkt_size=${RTP_PACKET_BYTES}&rtcpport=${port}`;
+/**
+ * Where one RTP output comes from, chosen by whepd: its ingest is connect()ed to these local
+ * ports and takes only this SSRC, so nothing else on the host can splice into the stream.
+ */
+export interface RtpSender {
+  /** The RTP muxer's -ssrc (an unsigned 32-bit value; FFmpeg's option is a signed int). */
+  ssrc: number;
+  /** whepd's port for FFmpeg's RTCP sender reports. */
+  rtcpPort: number;
+  /** Local ports FFmpeg binds for its RTP and its RTCP socket (FFmpeg's rtp protocol opens two). */
+  localRtpPort: number;
+  localRtcpPort: number;
+}
+
+function rtpUrl(host: string, port: number, sender: RtpSender | undefined): string {
+  const base = `rtp://${host}:${port}?pkt_size=${RTP_PACKET_BYTES}`;
+  // Without a sender: rtcpport=<same port>, FFmpeg's sender reports arrive on the RTP socket
+  // (RFC 5761 style) from an ephemeral port FFmpeg picked.
+  if (!sender) return `${base}&rtcpport=${port}`;
+  // FFmpeg 5.1 rtpproto.c: localrtpport/localrtcpport are the two sockets' local ports, and
+  // localaddr binds them to the loopback address (FFmpeg binds 0.0.0.0 otherwise).
+  return `${base}&rtcpport=${sender.rtcpPort}&localrtpport=${sender.localRtpPort}&localrtcpport=${sender.localRtcpPort}&localaddr=${host}`;
+}
+
+/** The RTP muxer flags of one output: its payload type and, when whepd chose one, its SSRC. */
+function rtpMuxerArgs(payloadType: number, sender: RtpSender | undefined): string[] {
+  const args = ['-f', 'rtp', '-payload_type', String(payloadType)];
+  // FFmpeg's -ssrc is an int (INT_MIN..INT_MAX, 0 = random): pass the same 32 bits signed.
+  if (sender) args.push('-ssrc', String(sender.ssrc | 0));
+  return args;
 }
 
 /** The video encoder flags: a copy with SPS/PPS forced in band, or a WebRTC-safe x264 encode. */
@@ -94,12 +123,12 @@ export function buildFfmpegArgs(job: FfmpegJob): string[] {
   args.push(...job.inputArgs, '-i', job.input);
   // Output 1: the first video stream only.
   args.push('-map', '0:v:0', ...videoCodecArgs(job), '-an', '-sn', '-dn');
-  args.push(...timeline, '-f', 'rtp', '-payload_type', String(VIDEO_PT), rtpUrl(host, job.videoPort));
+  args.push(...timeline, ...rtpMuxerArgs(VIDEO_PT, job.videoSender), rtpUrl(host, job.videoPort, job.videoSender));
   // Output 2: the first audio stream only, as Opus 48 kHz stereo (RFC 7587 requires the 48k clock).
   args.push('-map', '0:a:0', '-vn', '-sn', '-dn');
   args.push('-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', `${job.audioBitrateKbps}k`);
   args.push('-application', 'lowdelay', '-frame_duration', '20');
-  args.push(...timeline, '-f', 'rtp', '-payload_type', String(AUDIO_PT), rtpUrl(host, job.audioPort));
+  args.push(...timeline, ...rtpMuxerArgs(AUDIO_PT, job.audioSender), rtpUrl(host, job.audioPort, job.audioSender));
   return args;
 }
 
