@@ -124,3 +124,13 @@ t.test('whepd --config <invalid file> exits 2 before serving', async (t) => {
   t.equal(r.code, 2);
   t.match(r.stderr, '/streams/0/input: is required');
 });
+
+t.test('whepd check <SDP input with loop> exits 2 naming /streams/0/loop', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'whepd-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'sdp-loop.json');
+  writeFileSync(file, JSON.stringify({ streams: [{ id: 'cam', input: '/srv/cam.sdp', loop: true }] }));
+  const r = await whepd(['check', file]);
+  t.equal(r.code, 2);
+  t.match(r.stderr, '  /streams/0/loop: an SDP input is a live RTP session and cannot loop');
+});

@@ -166,6 +166,23 @@ t.test('buildFfmpegArgs() adds -re only when realtime and -stream_loop -1 only w
   t.ok(buildFfmpegArgs(job({ realtime: false, loop: true })).includes('-stream_loop'));
 });
 
+t.test('buildFfmpegArgs() reads an SDP input live: no -re, no -stream_loop, rtp/udp allowed (issue 12 defect 6)', async (t) => {
+  const args = buildFfmpegArgs(job({ input: '/srv/cam.sdp', realtime: true, loop: true }));
+  t.notOk(args.includes('-re'), 'no -re: the session arrives at its own pace');
+  t.notOk(args.includes('-stream_loop'), 'a live session cannot loop');
+  const i = args.indexOf('-i');
+  t.same(args.slice(i - 2, i + 2), ['-protocol_whitelist', 'file,udp,rtp', '-i', '/srv/cam.sdp'], 'the sdp demuxer may open the rtp/udp URLs it describes');
+  const own = buildFfmpegArgs(job({ input: 'cam.SDP', inputArgs: ['-protocol_whitelist', 'file,udp,rtp,crypto'] }));
+  t.equal(indexesOf(own, '-protocol_whitelist').length, 1, "the operator's own whitelist wins");
+  t.equal(valueOf(own, '-protocol_whitelist'), 'file,udp,rtp,crypto');
+  const forced = buildFfmpegArgs(job({ input: '/srv/session', inputArgs: ['-f', 'sdp'], realtime: true }));
+  t.notOk(forced.includes('-re'), '-f sdp is an SDP input too');
+  t.equal(valueOf(forced, '-protocol_whitelist'), 'file,udp,rtp');
+  t.same(buildProbeArgs('/srv/cam.sdp', []).slice(3, 5), ['-protocol_whitelist', 'file,udp,rtp'], 'ffprobe gets the whitelist too');
+  t.ok(buildFfmpegArgs(job({ input: 'clip.mp4', realtime: true })).includes('-re'), 'files are still read at -re');
+  t.notOk(buildFfmpegArgs(job({ input: 'clip.mp4' })).includes('-protocol_whitelist'), 'and get no whitelist');
+});
+
 t.test('buildFfmpegArgs() puts inputArgs right before -i, in order', async (t) => {
   const args = buildFfmpegArgs(job({ input: 'rtsp://cam/1', inputArgs: ['-rtsp_transport', 'tcp', '-timeout', '5000000'] }));
   const i = args.indexOf('-i');

@@ -13,7 +13,7 @@ export interface FfmpegJob {
   inputArgs: readonly string[];
   /** Replay a file forever (adds -stream_loop -1). */
   loop: boolean;
-  /** Read a file at its native rate (-re); always on for files so they play like live. */
+  /** Read a file at its native rate (-re); always on for files so they play like live, never for SDP inputs. */
   realtime: boolean;
   /** Copy H264 as-is, or re-encode with libx264 constrained baseline. */
   transcodeVideo: boolean;
@@ -113,14 +113,36 @@ export function timelineArgs(job: FfmpegJob): string[] {
   return args;
 }
 
+/**
+ * True for an SDP file input (FFmpeg's sdp demuxer): the file only describes a live RTP session
+ * (RFC 8866), so it is read like any live input, never at -re and never looped.
+ */
+export function isSdpInput(input: string, inputArgs: readonly string[] = []): boolean {
+  const forced = inputArgs.some((a, i) => a === '-f' && inputArgs[i + 1] === 'sdp');
+  return forced || /\.sdp$/i.test(input);
+}
+
+/**
+ * The input options, plus what an SDP input needs: FFmpeg's sdp demuxer only opens file, crypto
+ * and data by default and refuses the session's rtp/udp URLs ("Protocol 'rtp' not on whitelist").
+ * An operator's own -protocol_whitelist wins.
+ */
+export function inputOptions(input: string, inputArgs: readonly string[]): string[] {
+  if (!isSdpInput(input, inputArgs) || inputArgs.includes('-protocol_whitelist')) return [...inputArgs];
+  return ['-protocol_whitelist', 'file,udp,rtp', ...inputArgs];
+}
+
 /** The full argv (without the ffmpeg binary itself). Never passed through a shell. */
 export function buildFfmpegArgs(job: FfmpegJob): string[] {
   const host = job.host ?? '127.0.0.1';
   const timeline = timelineArgs(job);
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats'];
-  if (job.realtime) args.push('-re');
-  if (job.loop) args.push('-stream_loop', '-1');
-  args.push(...job.inputArgs, '-i', job.input);
+  // -re on a live RTP session throttles reading it: FFmpeg 5.1 then starved the audio output
+  // (0 Opus packets/s at the viewer instead of 50). Config refuses loop on one (whepd check).
+  const live = isSdpInput(job.input, job.inputArgs);
+  if (job.realtime && !live) args.push('-re');
+  if (job.loop && !live) args.push('-stream_loop', '-1');
+  args.push(...inputOptions(job.input, job.inputArgs), '-i', job.input);
   // Output 1: the first video stream only.
   args.push('-map', '0:v:0', ...videoCodecArgs(job), '-an', '-sn', '-dn');
   args.push(...timeline, ...rtpMuxerArgs(VIDEO_PT, job.videoSender), rtpUrl(host, job.videoPort, job.videoSender));
@@ -134,5 +156,5 @@ export function buildFfmpegArgs(job: FfmpegJob): string[] {
 
 /** The ffprobe argv that lists an input's streams as JSON. */
 export function buildProbeArgs(input: string, inputArgs: readonly string[]): string[] {
-  return ['-hide_banner', '-v', 'error', ...inputArgs, '-show_streams', '-of', 'json', '-i', input];
+  return ['-hide_banner', '-v', 'error', ...inputOptions(input, inputArgs), '-show_streams', '-of', 'json', '-i', input];
 }
