@@ -144,3 +144,13 @@ t.test('whepd -c <file> and --config=<file> read the file too; an unknown option
   const v = await whepd(['-v']);
   t.match(v.stdout, /^\d+\.\d+\.\d+\n$/, '-v prints the version');
 });
+
+t.test('whepd check <SDP input with loop> exits 2 naming /streams/0/loop', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'whepd-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'sdp-loop.json');
+  writeFileSync(file, JSON.stringify({ streams: [{ id: 'cam', input: '/srv/cam.sdp', loop: true }] }));
+  const r = await whepd(['check', file]);
+  t.equal(r.code, 2);
+  t.match(r.stderr, '  /streams/0/loop: an SDP input is a live RTP session and cannot loop');
+});

@@ -168,8 +168,11 @@ export class App extends EventEmitter {
    * Applies a new config without a restart: streams that were added start, removed ones stop
    * (their viewers are torn down), changed ones restart, untouched ones keep their viewers.
    * Limits and whep apply at once; changes to http, webrtc or admin need a restart and are reported.
+   * Rejects, changing nothing, once close() has started.
    */
   async reload(next: Config): Promise<ReloadResult> {
+    // A SIGHUP during shutdown: streams built now would outlive close() with their FFmpeg.
+    if (this.#closed) throw new Error('whepd is shutting down: config reload refused');
     const prev = this.config;
     const key = (s: StreamConfig, c: Config) => JSON.stringify([s, c.ffmpeg]);
     const before = new Map(prev.streams.map((s) => [s.id, key(s, prev)]));
@@ -216,7 +219,14 @@ export class App extends EventEmitter {
   static async start(config: Config, log: Logger): Promise<App> {
     const count = config.webrtc.shards;
     const shards = count > 0 ? await ShardPool.start({ count, net: App.#peerNetwork(config), log: log.child({ component: 'shard' }) }) : undefined;
-    const app = new App(config, log, shards);
+    let app: App;
+    try {
+      app = new App(config, log, shards);
+    } catch (err) {
+      // E.g. a bad RS256 PEM: the shards already forked would otherwise keep running.
+      await shards?.close();
+      throw err;
+    }
     for (const s of app.streams.values()) if (!s.onDemand) s.start();
     try {
       await app.#listen();

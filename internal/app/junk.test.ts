@@ -1,9 +1,12 @@
 /**
- * Junk on the ingest ports while two real viewers watch: random bytes, truncated RTP, wrong
- * version, wrong payload type, overrunning CSRC/extension/padding fields, oversized datagrams.
- * whepd must not crash, must count every datagram as junk (exactly: each one is invalid by
- * construction), must show it in /metrics, and the viewers must keep receiving video without
- * sequence gaps. JUNK_COUNT (default 200,000; the full run is 1,000,000) and JUNK_SEED scale it.
+ * Junk on the ingest ports from another local process while two real viewers watch: random
+ * bytes, truncated RTP, wrong version, wrong payload type, overrunning CSRC/extension/padding
+ * fields, oversized datagrams. The ingest sockets are connect()ed to FFmpeg's sending ports
+ * (issue 12 defect 2), so the kernel drops every one before whepd reads it: whepd must not crash,
+ * count none of it (nothing reached it; the ingest's own validation is tested datagram by
+ * datagram in internal/rtp/ingest.test.ts), restart nothing, and the viewers must keep receiving
+ * video without sequence gaps. JUNK_COUNT (default 200,000; the full run is 1,000,000) and
+ * JUNK_SEED scale it.
  */
 import t from 'tap';
 import { createSocket } from 'node:dgram';
@@ -16,8 +19,7 @@ t.teardown(releaseWebRtc);
 
 const COUNT = Number(process.env.JUNK_COUNT ?? 200_000);
 const SEED = Number(process.env.JUNK_SEED ?? 7);
-// Datagrams in flight at once: small enough that the 4 MiB receive buffer never overflows, so the
-// junk counter must match exactly and FFmpeg's own packets are never dropped by the kernel.
+// Datagrams in flight at once, between yields to the event loop that carries the media.
 const BATCH = 200;
 
 /** xorshift32: a reproducible stream of 32-bit values. */
@@ -126,7 +128,7 @@ function seqGaps(packets: readonly ReceivedPacket[]): { gaps: number; dups: numb
 
 const metric = (text: string, kind: string) => Number(new RegExp(`^whepd_rtp_junk_packets_total\\{stream="demo",kind="${kind}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 
-t.test(`${COUNT} junk datagrams on the ingest ports while two viewers watch: all counted, no crash, no gaps`, async (t) => {
+t.test(`${COUNT} junk datagrams on the ingest ports while two viewers watch: the kernel drops them all, no crash, no gaps`, async (t) => {
   const app = await startTestApp({ rateLimit: { perSecond: 0 } });
   t.teardown(() => app.close());
   await waitLive(app, 'demo');
@@ -149,10 +151,6 @@ t.test(`${COUNT} junk datagrams on the ingest ports while two viewers watch: all
   let sentVideo = 0;
   let sentAudio = 0;
   const started = Date.now();
-  const junkSoFar = () => {
-    const s = stream.status();
-    return s.video.junk - before.video.junk + s.audio.junk - before.audio.junk;
-  };
   const midway: number[][] = [];
   // A timeline of each viewer's video count, once a second: a stall shows up as a flat stretch.
   const timeline: string[] = [];
@@ -175,18 +173,15 @@ t.test(`${COUNT} junk datagrams on the ingest ports while two viewers watch: all
     }
     await Promise.all(pending);
     sent += n;
-    // Wait until whepd has read them all, yielding to the loop so media keeps flowing meanwhile.
-    const deadline = Date.now() + 5000;
-    while (junkSoFar() < sent && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-    if (junkSoFar() < sent) break; // lost in the kernel: the exact-count assertion below says so
+    await new Promise((r) => setImmediate(r));
     if (sent % 100_000 < BATCH) midway.push(clients.map((c) => c.video.length));
   }
   const ms = Date.now() - started;
   const after = stream.status();
   t.comment(`sent ${sentVideo + sentAudio} junk datagrams (${sentVideo} video, ${sentAudio} audio) in ${ms} ms (${Math.round(((sentVideo + sentAudio) * 1000) / ms)}/s); by kind ${JSON.stringify(Object.fromEntries(perKind))}`);
   t.equal(sentVideo + sentAudio, COUNT, 'every datagram was sent');
-  t.equal(after.video.junk - before.video.junk, sentVideo, 'video junk counter grew by exactly the datagrams sent');
-  t.equal(after.audio.junk - before.audio.junk, sentAudio, 'audio junk counter grew by exactly the datagrams sent');
+  t.equal(after.video.junk - before.video.junk, 0, 'no video junk reached whepd: the kernel dropped it');
+  t.equal(after.audio.junk - before.audio.junk, 0, 'no audio junk reached whepd: the kernel dropped it');
   t.equal(stream.pid, pid, 'FFmpeg was not restarted');
   t.ok(stream.live, 'the stream is still live');
   t.equal(app.registry.total, 2, 'both viewers are still there');
@@ -213,7 +208,7 @@ t.test(`${COUNT} junk datagrams on the ingest ports while two viewers watch: all
   t.ok(after.video.packets > before.video.packets, 'FFmpeg video kept arriving during the junk');
 });
 
-t.test('a valid-PT packet with a foreign SSRC on the ingest port: what whepd does with it', async (t) => {
+t.test('a valid-PT packet with a foreign SSRC from another local process: never reaches whepd', async (t) => {
   const app = await startTestApp({ rateLimit: { perSecond: 0 } });
   t.teardown(() => app.close());
   await waitLive(app, 'demo');
@@ -245,10 +240,11 @@ t.test('a valid-PT packet with a foreign SSRC on the ingest port: what whepd doe
   const injectedSeqs = new Set(Array.from({ length: N }, (_, i) => (injectedFrom + i) & 0xffff));
   const forwarded = client.audio.filter((p) => injectedSeqs.has(p.seq)).length;
   t.comment(`${N} foreign-SSRC packets: counted as junk ${junked}, forwarded to the viewer ${forwarded} (with the stream's SSRC ${client.audio.at(-1)?.ssrc})`);
-  t.ok(accepted >= 0);
   // Issue 7: junk with a wrong SSRC must not reach viewers ("without gaps they did not cause").
   t.equal(forwarded, 0, 'no foreign-SSRC packet reaches a viewer');
-  t.equal(junked, N, 'foreign-SSRC packets are counted as junk');
+  // Issue 12 defect 2: the ingest hears FFmpeg's port only; the kernel drops the rest unread.
+  t.equal(junked, 0, 'foreign packets never reach the ingest (dropped by the kernel)');
+  t.ok(accepted > 0, "FFmpeg's packets kept coming");
   await waitUntil(() => client.audio.length > 0, 1000, 'audio');
   t.ok(stream.live, 'the stream is still live');
 });

@@ -34,13 +34,14 @@ t.test('health, readiness, metrics and admin API', async (t) => {
   await client.waitFor(() => client.video.length > 10, 8000, 'video');
   await fetch(`${app.url}/whep/nope`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0\r\n' });
 
-  // Junk on the live video ingest port is dropped and counted, never forwarded.
+  // Junk from another process on the live video ingest port never reaches whepd: the ingest
+  // socket is connect()ed to FFmpeg's sending port, so the kernel drops it.
   const ports = app.streams.get('demo')!.ingestPorts!;
   const sock = createSocket('udp4');
   t.teardown(() => sock.close());
   const videoBeforeJunk = client.video.length;
   for (let i = 0; i < 50; i++) sock.send(Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]), ports.video, '127.0.0.1');
-  await waitUntil(() => app.streams.get('demo')!.status().video.junk >= 50, 3000, 'junk counted');
+  await new Promise((r) => setTimeout(r, 200));
 
   const text = await (await get('/metrics')).text();
   t.equal(metric(text, 'whepd_viewers', '{stream="demo"}'), 1, 'viewers per stream');
@@ -51,7 +52,7 @@ t.test('health, readiness, metrics and admin API', async (t) => {
   t.equal(metric(text, 'whepd_whep_posts_total', '{stream="_unknown",status="404"}'), 1, 'unknown streams share one label');
   t.ok((metric(text, 'whepd_rtp_in_packets_total', '{stream="demo",kind="video"}') ?? 0) > 10, 'packets in');
   t.ok((metric(text, 'whepd_rtp_out_packets_total', '{stream="demo",kind="video"}') ?? 0) > 10, 'packets out');
-  t.ok((metric(text, 'whepd_rtp_junk_packets_total', '{stream="demo",kind="video"}') ?? 0) >= 50, 'junk counted in metrics');
+  t.equal(metric(text, 'whepd_rtp_junk_packets_total', '{stream="demo",kind="video"}'), 0, 'junk metric exported; the kernel dropped the junk');
   t.equal(metric(text, 'whepd_first_keyframe_seconds_count', '{stream="demo"}'), 1, 'first keyframe observed');
   t.ok((metric(text, 'whepd_ffmpeg_restarts_total', '{stream="broken"}') ?? 0) >= 1, 'restarts counted');
   t.match(text, /whepd_process_nodejs_eventloop_lag_p99_seconds/, 'event-loop delay exported');

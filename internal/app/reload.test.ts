@@ -59,3 +59,19 @@ t.test('App.reload() applies stream changes without touching untouched streams',
   const res = await fetch(`${app.url}/whep/gone`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0\r\n' });
   t.equal(res.status, 404, 'a removed stream is unknown');
 });
+
+t.test('App.reload() after close() started rejects and starts nothing (issue 12 defect 4)', async (t) => {
+  const app = await startTestApp({ streams: [{ id: 'a', input: 'fixtures/media/demo.mp4', onDemand: true }] });
+  // Whatever a faulty reload might have started is closed too (its FFmpeg is ours to end).
+  t.teardown(async () => {
+    for (const s of app.streams.values()) s.close();
+    await Promise.all([...app.streams.values()].map((s) => s.stopped()));
+  });
+  const next = parseConfig({ ...base, streams: [{ id: 'a', input: 'fixtures/media/demo.mp4', onDemand: true }, { id: 'b', input: 'fixtures/media/demo.mp4', loop: true }] });
+  // SIGHUP during shutdown: close() has started, then the reload comes.
+  const closing = app.close();
+  await t.rejects(app.reload(next), /shutting down/, 'the reload is refused');
+  await closing;
+  t.notOk(app.streams.has('b'), 'no stream was added');
+  t.equal(app.config.streams.length, 1, 'the config is the one it closed with');
+});

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors/index.js';
-import { isFileInput, loadConfig, parseConfig, parseListen } from './load.js';
+import { isFileInput, isSdpInput, loadConfig, parseConfig, parseListen } from './load.js';
 
 
 const minimal = () => ({ streams: [{ id: 'demo', input: 'fixtures/media/demo.mp4' }] });
@@ -211,6 +211,19 @@ t.test('parseConfig() refuses loop on a non-file input but allows it on files', 
   t.same(p, [{ path: '/streams/0/loop', message: 'only file inputs can loop' }]);
   t.equal(parseConfig({ streams: [{ id: 'a', input: 'clip.mp4', loop: true }] }).streams[0]?.loop, true);
   t.equal(parseConfig({ streams: [{ id: 'a', input: 'file:/tmp/clip.mp4', loop: true }] }).streams[0]?.loop, true);
+});
+
+t.test('parseConfig() refuses loop on an SDP input: it describes a live RTP session (issue 12 defect 6)', async (t) => {
+  for (const [input, inputArgs] of [['/srv/cam.sdp', []], ['file:/srv/CAM.SDP', []], ['/srv/session', ['-f', 'sdp']]] as const) {
+    const p = problemsOf(t, { streams: [{ id: 'a', input, inputArgs, loop: true }] });
+    t.same(p, [{ path: '/streams/0/loop', message: 'an SDP input is a live RTP session and cannot loop' }], input);
+  }
+  t.equal(parseConfig({ streams: [{ id: 'a', input: '/srv/cam.sdp' }] }).streams[0]?.loop, false, 'an SDP input without loop is fine');
+});
+
+t.test('isSdpInput() tells SDP session files from other inputs', async (t) => {
+  for (const [input, args] of [['cam.sdp', []], ['file:/tmp/a.SDP', []], ['/tmp/session', ['-f', 'sdp']]] as const) t.equal(isSdpInput(input, args), true, input);
+  for (const input of ['a.mp4', 'rtsp://cam/1', 'sdp.mp4', 'rtmp://host/live/x.sdp.key']) t.equal(isSdpInput(input, []), false, input);
 });
 
 t.test('parseConfig() refuses viewersPerStream > viewersTotal', async (t) => {

@@ -26,6 +26,14 @@ export function isFileInput(input: string): boolean {
   return input.startsWith('file:') || !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(input);
 }
 
+/**
+ * True for an SDP file input: it describes a live RTP session (RFC 8866), so it cannot loop.
+ * The same test as internal/ffmpeg's isSdpInput (config imports nothing but errors).
+ */
+export function isSdpInput(input: string, inputArgs: readonly string[] = []): boolean {
+  return inputArgs.some((a, i) => a === '-f' && inputArgs[i + 1] === 'sdp') || /\.sdp$/i.test(input);
+}
+
 function describe(e: ErrorObject): ConfigProblem {
   let path = e.instancePath || '';
   let message = e.message ?? 'is invalid';
@@ -95,6 +103,8 @@ function crossCheck(cfg: Config): ConfigProblem[] {
     else seen.set(s.id, i);
     if (s.loop && !isFileInput(s.input)) {
       problems.push({ path: `/streams/${i}/loop`, message: 'only file inputs can loop' });
+    } else if (s.loop && isSdpInput(s.input, Array.isArray(s.inputArgs) ? s.inputArgs : [])) {
+      problems.push({ path: `/streams/${i}/loop`, message: 'an SDP input is a live RTP session and cannot loop' });
     }
   });
   return problems;

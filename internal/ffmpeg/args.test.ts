@@ -131,6 +131,23 @@ t.test('buildFfmpegArgs() sends RTP to 127.0.0.1 on the given ports with pkt_siz
   t.match(custom[0], /^rtp:\/\/127\.0\.0\.2:40000\?/, 'host override');
 });
 
+t.test('buildFfmpegArgs() with senders: a fixed -ssrc per output and fixed local ports to send from (issue 12 defect 2)', async (t) => {
+  const videoSender = { ssrc: 0xdeadbeef, rtcpPort: 51235, localRtpPort: 51240, localRtcpPort: 51241 };
+  const audioSender = { ssrc: 7, rtcpPort: 51237, localRtpPort: 51242, localRtcpPort: 51243 };
+  const args = buildFfmpegArgs(job({ videoPort: 51234, audioPort: 51236, videoSender, audioSender }));
+  t.same(args.filter((a) => a.startsWith('rtp://')), [
+    'rtp://127.0.0.1:51234?pkt_size=1200&rtcpport=51235&localrtpport=51240&localrtcpport=51241&localaddr=127.0.0.1',
+    'rtp://127.0.0.1:51236?pkt_size=1200&rtcpport=51237&localrtpport=51242&localrtcpport=51243&localaddr=127.0.0.1',
+  ]);
+  const { video, audio } = outputs(args);
+  // FFmpeg's -ssrc is a signed int: 0xdeadbeef is passed as the same 32 bits.
+  t.equal(valueOf(video, '-ssrc'), String(0xdeadbeef | 0));
+  t.equal(Number(valueOf(video, '-ssrc')) >>> 0, 0xdeadbeef);
+  t.equal(valueOf(audio, '-ssrc'), '7');
+  t.ok(video.indexOf('-ssrc') > video.indexOf('-f'), '-ssrc is an option of the rtp muxer, after -f rtp');
+  t.equal(indexesOf(buildFfmpegArgs(job()), '-ssrc').length, 0, 'no -ssrc without a sender (FFmpeg picks one)');
+});
+
 t.test('buildFfmpegArgs() adds -re only when realtime and -stream_loop -1 only when loop, before -i', async (t) => {
   const plain = buildFfmpegArgs(job({ realtime: false, loop: false }));
   t.notOk(plain.includes('-re'));
@@ -147,6 +164,23 @@ t.test('buildFfmpegArgs() adds -re only when realtime and -stream_loop -1 only w
   t.notOk(buildFfmpegArgs(job({ realtime: true, loop: false })).includes('-stream_loop'));
   t.notOk(buildFfmpegArgs(job({ realtime: false, loop: true })).includes('-re'));
   t.ok(buildFfmpegArgs(job({ realtime: false, loop: true })).includes('-stream_loop'));
+});
+
+t.test('buildFfmpegArgs() reads an SDP input live: no -re, no -stream_loop, rtp/udp allowed (issue 12 defect 6)', async (t) => {
+  const args = buildFfmpegArgs(job({ input: '/srv/cam.sdp', realtime: true, loop: true }));
+  t.notOk(args.includes('-re'), 'no -re: the session arrives at its own pace');
+  t.notOk(args.includes('-stream_loop'), 'a live session cannot loop');
+  const i = args.indexOf('-i');
+  t.same(args.slice(i - 2, i + 2), ['-protocol_whitelist', 'file,udp,rtp', '-i', '/srv/cam.sdp'], 'the sdp demuxer may open the rtp/udp URLs it describes');
+  const own = buildFfmpegArgs(job({ input: 'cam.SDP', inputArgs: ['-protocol_whitelist', 'file,udp,rtp,crypto'] }));
+  t.equal(indexesOf(own, '-protocol_whitelist').length, 1, "the operator's own whitelist wins");
+  t.equal(valueOf(own, '-protocol_whitelist'), 'file,udp,rtp,crypto');
+  const forced = buildFfmpegArgs(job({ input: '/srv/session', inputArgs: ['-f', 'sdp'], realtime: true }));
+  t.notOk(forced.includes('-re'), '-f sdp is an SDP input too');
+  t.equal(valueOf(forced, '-protocol_whitelist'), 'file,udp,rtp');
+  t.same(buildProbeArgs('/srv/cam.sdp', []).slice(3, 5), ['-protocol_whitelist', 'file,udp,rtp'], 'ffprobe gets the whitelist too');
+  t.ok(buildFfmpegArgs(job({ input: 'clip.mp4', realtime: true })).includes('-re'), 'files are still read at -re');
+  t.notOk(buildFfmpegArgs(job({ input: 'clip.mp4' })).includes('-protocol_whitelist'), 'and get no whitelist');
 });
 
 t.test('buildFfmpegArgs() puts inputArgs right before -i, in order', async (t) => {

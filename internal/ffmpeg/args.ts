@@ -13,7 +13,7 @@ export interface FfmpegJob {
   inputArgs: readonly string[];
   /** Replay a file forever (adds -stream_loop -1). */
   loop: boolean;
-  /** Read a file at its native rate (-re); always on for files so they play like live. */
+  /** Read a file at its native rate (-re); always on for files so they play like live, never for SDP inputs. */
   realtime: boolean;
   /** Copy H264 as-is, or re-encode with libx264 constrained baseline. */
   transcodeVideo: boolean;
@@ -24,6 +24,9 @@ export interface FfmpegJob {
   frameRate?: number;
   videoPort: number;
   audioPort: number;
+  /** How each output is sent, so that only FFmpeg's datagrams reach whepd (see RtpSender). */
+  videoSender?: RtpSender;
+  audioSender?: RtpSender;
   host?: string;
   /**
    * Wallclock origin of both RTP outputs (Unix microseconds): FFmpeg's sender reports then map
@@ -33,10 +36,36 @@ export interface FfmpegJob {
   startTimeRealtimeUs?: number;
 }
 
-function rtpUrl(host: string, port: number): string {
-  // rtcpport=<same port>: FFmpeg's sender reports arrive on the ingest socket (RFC 5761 style)
-  // instead of port+1, which whepd does not own.
-  return `rtp://${host}:${port}?pkt_size=${RTP_PACKET_BYTES}&rtcpport=${port}`;
+/**
+ * Where one RTP output comes from, chosen by whepd: its ingest is connect()ed to these local
+ * ports and takes only this SSRC, so nothing else on the host can splice into the stream.
+ */
+export interface RtpSender {
+  /** The RTP muxer's -ssrc (an unsigned 32-bit value; FFmpeg's option is a signed int). */
+  ssrc: number;
+  /** whepd's port for FFmpeg's RTCP sender reports. */
+  rtcpPort: number;
+  /** Local ports FFmpeg binds for its RTP and its RTCP socket (FFmpeg's rtp protocol opens two). */
+  localRtpPort: number;
+  localRtcpPort: number;
+}
+
+function rtpUrl(host: string, port: number, sender: RtpSender | undefined): string {
+  const base = `rtp://${host}:${port}?pkt_size=${RTP_PACKET_BYTES}`;
+  // Without a sender: rtcpport=<same port>, FFmpeg's sender reports arrive on the RTP socket
+  // (RFC 5761 style) from an ephemeral port FFmpeg picked.
+  if (!sender) return `${base}&rtcpport=${port}`;
+  // FFmpeg 5.1 rtpproto.c: localrtpport/localrtcpport are the two sockets' local ports, and
+  // localaddr binds them to the loopback address (FFmpeg binds 0.0.0.0 otherwise).
+  return `${base}&rtcpport=${sender.rtcpPort}&localrtpport=${sender.localRtpPort}&localrtcpport=${sender.localRtcpPort}&localaddr=${host}`;
+}
+
+/** The RTP muxer flags of one output: its payload type and, when whepd chose one, its SSRC. */
+function rtpMuxerArgs(payloadType: number, sender: RtpSender | undefined): string[] {
+  const args = ['-f', 'rtp', '-payload_type', String(payloadType)];
+  // FFmpeg's -ssrc is an int (INT_MIN..INT_MAX, 0 = random): pass the same 32 bits signed.
+  if (sender) args.push('-ssrc', String(sender.ssrc | 0));
+  return args;
 }
 
 /** The video encoder flags: a copy with SPS/PPS forced in band, or a WebRTC-safe x264 encode. */
@@ -84,26 +113,48 @@ export function timelineArgs(job: FfmpegJob): string[] {
   return args;
 }
 
+/**
+ * True for an SDP file input (FFmpeg's sdp demuxer): the file only describes a live RTP session
+ * (RFC 8866), so it is read like any live input, never at -re and never looped.
+ */
+export function isSdpInput(input: string, inputArgs: readonly string[] = []): boolean {
+  const forced = inputArgs.some((a, i) => a === '-f' && inputArgs[i + 1] === 'sdp');
+  return forced || /\.sdp$/i.test(input);
+}
+
+/**
+ * The input options, plus what an SDP input needs: FFmpeg's sdp demuxer only opens file, crypto
+ * and data by default and refuses the session's rtp/udp URLs ("Protocol 'rtp' not on whitelist").
+ * An operator's own -protocol_whitelist wins.
+ */
+export function inputOptions(input: string, inputArgs: readonly string[]): string[] {
+  if (!isSdpInput(input, inputArgs) || inputArgs.includes('-protocol_whitelist')) return [...inputArgs];
+  return ['-protocol_whitelist', 'file,udp,rtp', ...inputArgs];
+}
+
 /** The full argv (without the ffmpeg binary itself). Never passed through a shell. */
 export function buildFfmpegArgs(job: FfmpegJob): string[] {
   const host = job.host ?? '127.0.0.1';
   const timeline = timelineArgs(job);
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-nostats'];
-  if (job.realtime) args.push('-re');
-  if (job.loop) args.push('-stream_loop', '-1');
-  args.push(...job.inputArgs, '-i', job.input);
+  // -re on a live RTP session throttles reading it: FFmpeg 5.1 then starved the audio output
+  // (0 Opus packets/s at the viewer instead of 50). Config refuses loop on one (whepd check).
+  const live = isSdpInput(job.input, job.inputArgs);
+  if (job.realtime && !live) args.push('-re');
+  if (job.loop && !live) args.push('-stream_loop', '-1');
+  args.push(...inputOptions(job.input, job.inputArgs), '-i', job.input);
   // Output 1: the first video stream only.
   args.push('-map', '0:v:0', ...videoCodecArgs(job), '-an', '-sn', '-dn');
-  args.push(...timeline, '-f', 'rtp', '-payload_type', String(VIDEO_PT), rtpUrl(host, job.videoPort));
+  args.push(...timeline, ...rtpMuxerArgs(VIDEO_PT, job.videoSender), rtpUrl(host, job.videoPort, job.videoSender));
   // Output 2: the first audio stream only, as Opus 48 kHz stereo (RFC 7587 requires the 48k clock).
   args.push('-map', '0:a:0', '-vn', '-sn', '-dn');
   args.push('-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', `${job.audioBitrateKbps}k`);
   args.push('-application', 'lowdelay', '-frame_duration', '20');
-  args.push(...timeline, '-f', 'rtp', '-payload_type', String(AUDIO_PT), rtpUrl(host, job.audioPort));
+  args.push(...timeline, ...rtpMuxerArgs(AUDIO_PT, job.audioSender), rtpUrl(host, job.audioPort, job.audioSender));
   return args;
 }
 
 /** The ffprobe argv that lists an input's streams as JSON. */
 export function buildProbeArgs(input: string, inputArgs: readonly string[]): string[] {
-  return ['-hide_banner', '-v', 'error', ...inputArgs, '-show_streams', '-of', 'json', '-i', input];
+  return ['-hide_banner', '-v', 'error', ...inputOptions(input, inputArgs), '-show_streams', '-of', 'json', '-i', input];
 }

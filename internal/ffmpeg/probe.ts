@@ -1,6 +1,6 @@
 /** ffprobe: what the input carries, so whepd can copy safe H264, re-encode the rest, or explain. */
 import { execa } from 'execa';
-import { buildProbeArgs } from './args.js';
+import { buildProbeArgs, inputOptions } from './args.js';
 
 /** The first video stream as ffprobe saw it. */
 export interface ProbedVideo {
@@ -162,7 +162,7 @@ export function accessUnitHasSps(au: Buffer): boolean {
 export async function probeInBandSps(ffprobePath: string, input: string, inputArgs: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   const result = await execa(
     ffprobePath,
-    ['-hide_banner', '-v', 'error', ...inputArgs, '-select_streams', 'v:0', '-show_packets', '-show_data', '-read_intervals', '%+#1', '-of', 'json', '-i', input],
+    ['-hide_banner', '-v', 'error', ...inputOptions(input, inputArgs), '-select_streams', 'v:0', '-show_packets', '-show_data', '-read_intervals', '%+#1', '-of', 'json', '-i', input],
     { reject: false, timeout: timeoutMs, stdin: 'ignore', maxBuffer: 16 * 1024 * 1024, ...(signal ? { cancelSignal: signal } : {}) },
   );
   if (result.exitCode !== 0) return false;

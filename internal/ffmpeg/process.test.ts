@@ -41,6 +41,13 @@ t.test('explainStderr() names a missing audio or video stream in one sentence', 
   );
 });
 
+t.test('explainStderr() names a sending port another process took before FFmpeg bound it', async (t) => {
+  const url = 'rtp://127.0.0.1:47000?pkt_size=1200&rtcpport=47001&localrtpport=47010&localrtcpport=47020&localaddr=127.0.0.1';
+  // FFmpeg 5.1's two lines when localrtpport is taken.
+  t.match(explainStderr(['[udp @ 0x557846841140] bind failed: Address already in use', `${url}: Input/output error`]), /could not bind its RTP sending port.*retrying with new ports/);
+  t.equal(explainStderr(['[udp @ 0x1] bind failed: Address already in use', 'udp://0.0.0.0:5000: Input/output error']), 'ffmpeg failed: udp://0.0.0.0:5000: Input/output error', 'an input port is not whepd\'s');
+});
+
 t.test('explainStderr() falls back to the last line, or undefined when there is none', async (t) => {
   t.equal(explainStderr(['first', 'rtmp://x: Connection refused']), 'ffmpeg failed: rtmp://x: Connection refused');
   t.equal(explainStderr([]), undefined);

@@ -132,6 +132,9 @@ export function explainStderr(lines: readonly string[]): string | undefined {
   const text = lines.join('\n');
   if (/Stream map '0:a:0' matches no streams/.test(text)) return 'the input has no audio stream (whepd needs one video and one audio stream)';
   if (/Stream map '0:v:0' matches no streams/.test(text)) return 'the input has no video stream (whepd needs one video and one audio stream)';
+  // The sending ports whepd reserved were taken before FFmpeg bound them (see the ingest): the
+  // next run reserves new ones.
+  if (/bind failed: Address already in use/.test(text) && /localrtpport=\d+.*: Input\/output error/.test(text)) return 'ffmpeg could not bind its RTP sending port (another process took it); retrying with new ports';
   const last = lines.at(-1);
   return last ? `ffmpeg failed: ${last}` : undefined;
 }

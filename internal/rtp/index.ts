@@ -17,7 +17,7 @@ export type { RtpVerdict } from './packet.js';
 export { keyframePart } from './h264.js';
 export type { KeyframePart } from './h264.js';
 export { RtpIngest } from './ingest.js';
-export type { IngestCounters, IngestOptions, PacketHandler, SenderReportHandler } from './ingest.js';
+export type { IngestCounters, IngestOptions, IngestSender, PacketHandler, SenderReportHandler } from './ingest.js';
 export { MediaClock, readSenderReport, writeSenderReport, senderReportBytes } from './sender-report.js';
 export type { ClockPoint, SenderReport } from './sender-report.js';
 export { PacketHistory } from './packet-history.js';

@@ -1,5 +1,6 @@
 /** RtpIngest over real UDP on 127.0.0.1. Loopback keeps datagram order, so a trailing valid
- * "sentinel" packet proves every datagram sent before it has been handled. */
+ * "sentinel" packet proves every datagram sent before it has been handled. The "FFmpeg" sockets
+ * bind the local ports the ingest reserved for FFmpeg, as FFmpeg itself would. */
 import t from 'tap';
 import type { Test } from 'tap';
 import { createSocket } from 'node:dgram';
@@ -9,6 +10,8 @@ import { senderReportBytes, writeSenderReport } from './sender-report.js';
 import type { SenderReport } from './sender-report.js';
 
 const HOST = '127.0.0.1';
+/** The SSRC rtp() stamps; the ingests below expect it, as FFmpeg is told it with -ssrc. */
+const SSRC = 0x11223344;
 
 function rtp(seq: number, pt = 96, payload: number[] = [0x41, 0x9a, seq & 0xff]): Buffer {
   const b = Buffer.from([0x80, pt, 0, 0, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44, ...payload]);
@@ -30,11 +33,20 @@ function send(sock: Socket, port: number, msg: Buffer): Promise<void> {
   return new Promise((resolve, reject) => sock.send(msg, port, HOST, (err) => (err ? reject(err) : resolve())));
 }
 
-async function sender(t: Test): Promise<Socket> {
+/** A UDP socket bound to `port` (0: any), closed at teardown. */
+async function sender(t: Test, port = 0): Promise<Socket> {
   const sock = createSocket('udp4');
   t.teardown(() => sock.close());
-  await new Promise<void>((resolve) => sock.bind(0, HOST, resolve));
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(port, HOST, resolve);
+  });
   return sock;
+}
+
+/** The socket FFmpeg sends RTP from: bound to the port the ingest reserved for it. */
+function ffmpegRtp(t: Test, ingest: RtpIngest): Promise<Socket> {
+  return sender(t, ingest.sender.localRtpPort);
 }
 
 /** Opens an ingest whose delivered packets (copied) land in `received`. */
@@ -42,6 +54,7 @@ async function openIngest(t: Test, onPacket?: (p: Buffer) => void): Promise<{ in
   const received: Buffer[] = [];
   const ingest = await RtpIngest.open({
     payloadType: 96,
+    ssrc: SSRC,
     onPacket: (p) => {
       received.push(Buffer.from(p));
       onPacket?.(p);
@@ -65,7 +78,7 @@ t.test('RtpIngest.open() rejects when the port is taken', async (t) => {
 
 t.test('RtpIngest delivers valid packets in order and counts packets and bytes', async (t) => {
   const { ingest, received } = await openIngest(t);
-  const sock = await sender(t);
+  const sock = await ffmpegRtp(t, ingest);
   const sent: Buffer[] = [];
   for (let seq = 0; seq < 50; seq++) {
     const p = rtp(seq, seq % 2 ? 96 | 0x80 : 96); // every other packet has the marker bit
@@ -84,7 +97,7 @@ t.test('RtpIngest delivers valid packets in order and counts packets and bytes',
 
 t.test('RtpIngest counts junk and never delivers it', async (t) => {
   const { ingest, received } = await openIngest(t);
-  const sock = await sender(t);
+  const sock = await ffmpegRtp(t, ingest);
   const random = Buffer.from([0x13, 0x37, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09]); // version 0
   const wrongPt = rtp(1, 97);
   const version1 = rtp(2);
@@ -106,7 +119,7 @@ t.test('RtpIngest counts junk and never delivers it', async (t) => {
 
 t.test('RtpIngest counts RTCP on the same port without delivering it', async (t) => {
   const { ingest, received } = await openIngest(t);
-  const sock = await sender(t);
+  const sock = await ffmpegRtp(t, ingest);
   const sr = Buffer.alloc(28);
   sr[0] = 0x80;
   sr[1] = 200; // sender report
@@ -126,29 +139,71 @@ t.test('RtpIngest counts RTCP on the same port without delivering it', async (t)
   t.equal(received[0]?.readUInt16BE(2), 7);
 });
 
-t.test("RtpIngest hands FFmpeg's sender reports (its SSRC only) to onSenderReport", async (t) => {
+t.test("RtpIngest hands FFmpeg's sender reports (its SSRC only, on the RTCP port) to onSenderReport", async (t) => {
   const reports: SenderReport[] = [];
   const received: Buffer[] = [];
-  const ingest = await RtpIngest.open({ payloadType: 96, onPacket: (p) => received.push(Buffer.from(p)), onSenderReport: (r) => reports.push(r) });
+  const ingest = await RtpIngest.open({ payloadType: 96, ssrc: SSRC, onPacket: (p) => received.push(Buffer.from(p)), onSenderReport: (r) => reports.push(r) });
   t.teardown(() => ingest.close());
-  const sock = await sender(t);
+  const sock = await ffmpegRtp(t, ingest);
+  // FFmpeg sends RTCP from a second socket, bound to localrtcpport, to whepd's rtcpPort.
+  const rtcp = await sender(t, ingest.sender.localRtcpPort);
   const sr = (ssrc: number, rtpTs: number) => {
     const b = Buffer.alloc(senderReportBytes(1));
     writeSenderReport(b, { ssrc, ntpMs: 1796051857554, rtp: rtpTs, packets: 0, octets: 0 }, Buffer.from('x'));
     return b;
   };
-  // FFmpeg's first SR comes before its first RTP packet: it fixes the SSRC (0x11223344, as rtp()).
-  await send(sock, ingest.port, sr(0x11223344, 1000));
-  await send(sock, ingest.port, sr(0x55555555, 2000)); // someone else's
+  await send(rtcp, ingest.sender.rtcpPort, sr(SSRC, 1000));
+  await send(rtcp, ingest.sender.rtcpPort, sr(0x55555555, 2000)); // not the SSRC FFmpeg was given
+  await send(rtcp, ingest.sender.rtcpPort, rtp(50)); // not RTCP at all
   await send(sock, ingest.port, rtp(1));
-  await send(sock, ingest.port, sr(0x11223344, 3000));
+  await send(rtcp, ingest.sender.rtcpPort, sr(SSRC, 3000));
   await send(sock, ingest.port, rtp(2));
-  await waitFor(() => received.length >= 2, 2000, 'the sentinel packet');
+  await waitFor(() => received.length >= 2 && reports.length >= 2, 2000, 'the sentinel packet and the second report');
   t.same(reports.map((r) => r.rtp), [1000, 3000], "only the stream's own SRs, in order");
   t.equal(reports[0]?.ntpMs, 1796051857554);
-  t.equal(ingest.counters.rtcp, 3, 'all three counted as RTCP');
+  t.equal(ingest.counters.rtcp, 3, 'all three SRs counted as RTCP');
   t.equal(ingest.counters.senderReports, 2);
-  t.equal(ingest.counters.junk, 0);
+  t.equal(ingest.counters.junk, 1, 'RTP on the RTCP port is junk');
+});
+
+t.test('RtpIngest.open() gives FFmpeg a fixed SSRC and two distinct local ports to send from', async (t) => {
+  const a = await RtpIngest.open({ payloadType: 96, onPacket: () => {} });
+  t.teardown(() => a.close());
+  const b = await RtpIngest.open({ payloadType: 96, onPacket: () => {} });
+  t.teardown(() => b.close());
+  const ports = [a.port, a.sender.rtcpPort, a.sender.localRtpPort, a.sender.localRtcpPort, b.port, b.sender.rtcpPort, b.sender.localRtpPort, b.sender.localRtcpPort];
+  t.equal(new Set(ports).size, ports.length, `all ports distinct: ${ports.join(' ')}`);
+  t.ok(a.sender.ssrc > 0 && a.sender.ssrc < 2 ** 32, 'a 32-bit SSRC');
+  t.not(a.sender.ssrc, b.sender.ssrc, 'a random SSRC per ingest');
+  // FFmpeg can bind both reserved ports (they were released).
+  await sender(t, a.sender.localRtpPort);
+  await sender(t, a.sender.localRtcpPort);
+});
+
+t.test('RtpIngest takes FFmpeg even when another local sender got there first with the right payload type (issue 12 defect 2)', async (t) => {
+  const { ingest, received } = await openIngest(t);
+  const other = await sender(t);
+  // The other process's packets are valid RTP of the right payload type, with its own SSRC.
+  const foreign = (seq: number) => {
+    const p = rtp(seq);
+    p.writeUInt32BE(0x0badf00d, 8);
+    return p;
+  };
+  for (let seq = 0; seq < 20; seq++) await send(other, ingest.port, foreign(1000 + seq));
+  // ... even with FFmpeg's own SSRC: only FFmpeg's port is heard.
+  await send(other, ingest.port, rtp(2000));
+  const ffmpeg = await ffmpegRtp(t, ingest);
+  for (let seq = 0; seq < 20; seq++) {
+    await send(ffmpeg, ingest.port, rtp(seq));
+    await send(other, ingest.port, foreign(1100 + seq));
+  }
+  // From FFmpeg's port, a foreign SSRC is junk too.
+  await send(ffmpeg, ingest.port, foreign(3000));
+  await send(ffmpeg, ingest.port, rtp(20));
+  await waitFor(() => received.length >= 21, 2000, "FFmpeg's 21 packets");
+  t.same(received.map((p) => p.readUInt16BE(2)), [...Array(21).keys()], "exactly FFmpeg's packets, in order");
+  t.equal(ingest.counters.packets, 21);
+  t.equal(ingest.counters.junk, 1, "the kernel dropped the other sender's datagrams; the foreign SSRC from FFmpeg's port is junk");
 });
 
 t.test('RtpIngest.close() stops delivery at once, even for datagrams already queued', async (t) => {
@@ -156,7 +211,7 @@ t.test('RtpIngest.close() stops delivery at once, even for datagrams already que
   const { ingest, received } = await openIngest(t, () => ingestRef?.close());
   ingestRef = ingest;
   const closed = new Promise<void>((resolve) => ingest.once('close', () => resolve()));
-  const sock = await sender(t);
+  const sock = await ffmpegRtp(t, ingest);
   // Queue several packets before the first is handled; the handler closes on the first one.
   await Promise.all([1, 2, 3, 4, 5].map((seq) => send(sock, ingest.port, rtp(seq))));
   await waitFor(() => received.length >= 1, 2000, 'the first packet');

@@ -1,11 +1,14 @@
 /**
- * UDP ingest: one loopback socket per media kind, bound by whepd before FFmpeg starts so there
- * is no port race. Valid RTP goes to a plain callback; everything else is dropped and counted.
+ * UDP ingest: loopback sockets per media kind, bound by whepd before FFmpeg starts, and
+ * connect()ed to the local ports FFmpeg is told to send from, so the kernel drops datagrams from
+ * anyone else on the host. Valid RTP with FFmpeg's SSRC goes to a plain callback; everything
+ * else that still arrives is dropped and counted.
  */
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
+import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { checkRtp } from './packet.js';
+import { checkRtp, isRtcp } from './packet.js';
 import { readSenderReport } from './sender-report.js';
 import type { SenderReport } from './sender-report.js';
 
@@ -21,10 +24,21 @@ export interface IngestCounters {
   bytes: number;
   /** Datagrams that were not RTP whepd forwards (bad version, PT, length, header, foreign SSRC). */
   junk: number;
-  /** RTCP from FFmpeg on the same port (RFC 5761 mux); not forwarded. */
+  /** RTCP from FFmpeg (on the RTCP socket); not forwarded. */
   rtcp: number;
   /** FFmpeg's sender reports among them, handed to onSenderReport. */
   senderReports: number;
+}
+
+/** How FFmpeg must send one RTP output for this ingest to take it (FfmpegJob's RtpSender). */
+export interface IngestSender {
+  /** The SSRC FFmpeg's RTP muxer is told to stamp (-ssrc); every other SSRC is junk. */
+  readonly ssrc: number;
+  /** whepd's RTCP port: FFmpeg sends its sender reports there (rtcpport). */
+  readonly rtcpPort: number;
+  /** The local ports FFmpeg binds and sends RTP and RTCP from (localrtpport, localrtcpport). */
+  readonly localRtpPort: number;
+  readonly localRtcpPort: number;
 }
 
 /** Options for {@link RtpIngest.open}. */
@@ -33,44 +47,119 @@ export interface IngestOptions {
   payloadType: number;
   /** Loopback address to bind; defaults to 127.0.0.1. */
   host?: string;
-  /** Port to bind; 0 (default) lets the kernel choose. */
+  /** RTP port to bind; 0 (default) lets the kernel choose. */
   port?: number;
+  /** The SSRC FFmpeg will be told to use; default: a random one, fresh for each ingest. */
+  ssrc?: number;
   onPacket: PacketHandler;
   /** FFmpeg's SRs (same SSRC as its RTP); other RTCP is only counted. */
   onSenderReport?: SenderReportHandler;
 }
 
-/** One bound UDP socket feeding RTP packets to a handler. Emits `close` once. */
+function bindUdp(host: string, port: number): Promise<Socket> {
+  const socket = createSocket({ type: 'udp4', reuseAddr: false });
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+  });
+}
+
+function connectUdp(socket: Socket, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.connect(port, host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeQuietly(socket: Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // Already closed by an error; nothing left to release.
+  }
+}
+
+/**
+ * Two ports FFmpeg can bind to send from. FFmpeg must bind them itself (its rtp protocol takes
+ * no socket), so whepd binds two sockets on the same address to have the kernel pick free,
+ * distinct ports, then closes them. Until FFmpeg binds them (after opening its input) another
+ * process could take one: FFmpeg then exits at once with "bind failed: Address already in use"
+ * and the stream's next run reserves fresh ports. Letting FFmpeg pick and learning its port from
+ * the first packet instead would leave the ingest open to anyone until that packet.
+ */
+async function reserveSenderPorts(host: string): Promise<[number, number]> {
+  const a = await bindUdp(host, 0);
+  try {
+    const b = await bindUdp(host, 0);
+    const ports: [number, number] = [a.address().port, b.address().port];
+    closeQuietly(b);
+    return ports;
+  } finally {
+    closeQuietly(a);
+  }
+}
+
+/**
+ * One media kind's ingest: an RTP socket and an RTCP socket, each connect()ed to the port FFmpeg
+ * sends it from, feeding RTP packets to a handler. Emits `close` once.
+ */
 export class RtpIngest extends EventEmitter {
   readonly counters: IngestCounters = { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0 };
+  /** What FFmpeg must be told so that this ingest takes its output. */
+  readonly sender: IngestSender;
   readonly #socket: Socket;
+  readonly #rtcpSocket: Socket;
   readonly #pt: number;
+  /** FFmpeg's SSRC, chosen by whepd: a datagram from FFmpeg's port with another SSRC is junk. */
+  readonly #ssrc: number;
   #onPacket: PacketHandler;
   #onSenderReport: SenderReportHandler | undefined;
   #closed = false;
   #port = 0;
-  /** FFmpeg's SSRC, learnt from the first valid packet; a socket serves one FFmpeg run. */
-  #ssrc = -1;
 
-  private constructor(socket: Socket, pt: number, onPacket: PacketHandler) {
+  private constructor(socket: Socket, rtcpSocket: Socket, sender: IngestSender, pt: number, onPacket: PacketHandler) {
     super();
     this.#socket = socket;
+    this.#rtcpSocket = rtcpSocket;
+    this.sender = sender;
+    this.#ssrc = sender.ssrc;
     this.#pt = pt;
     this.#onPacket = onPacket;
   }
 
-  /** Binds a socket and starts receiving. Rejects if the bind fails. */
+  /** Binds and connects the sockets and starts receiving. Rejects if a bind fails. */
   static async open(options: IngestOptions): Promise<RtpIngest> {
-    const socket = createSocket({ type: 'udp4', reuseAddr: false });
-    const ingest = new RtpIngest(socket, options.payloadType, options.onPacket);
+    const host = options.host ?? '127.0.0.1';
+    const socket = await bindUdp(host, options.port ?? 0);
+    let rtcpSocket: Socket | undefined;
+    let sender: IngestSender;
+    try {
+      // RTCP on its own port: FFmpeg sends its SRs from a second socket (localrtcpport), and a
+      // connected socket hears one peer only, so RTP and RTCP cannot share one (RFC 5761 mux).
+      rtcpSocket = await bindUdp(host, 0);
+      const [localRtpPort, localRtcpPort] = await reserveSenderPorts(host);
+      sender = {
+        ssrc: options.ssrc ?? randomInt(1, 2 ** 32 - 1),
+        rtcpPort: rtcpSocket.address().port,
+        localRtpPort,
+        localRtcpPort,
+      };
+      // A connected UDP socket only receives from its peer: the kernel drops the rest (udp(7)).
+      await connectUdp(socket, localRtpPort, host);
+      await connectUdp(rtcpSocket, localRtcpPort, host);
+    } catch (err) {
+      closeQuietly(socket);
+      if (rtcpSocket) closeQuietly(rtcpSocket);
+      throw err;
+    }
+    const ingest = new RtpIngest(socket, rtcpSocket, sender, options.payloadType, options.onPacket);
     ingest.#onSenderReport = options.onSenderReport;
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
     ingest.#port = socket.address().port;
     // A large receive buffer absorbs a keyframe burst while the event loop is busy elsewhere.
     try {
@@ -79,11 +168,13 @@ export class RtpIngest extends EventEmitter {
       // The kernel cap (net.core.rmem_max) may be lower; the default still works.
     }
     socket.on('message', (msg) => ingest.#receive(msg));
+    rtcpSocket.on('message', (msg) => ingest.#receiveOnRtcpPort(msg));
     socket.on('error', () => ingest.close());
+    rtcpSocket.on('error', () => ingest.close());
     return ingest;
   }
 
-  /** The bound UDP port FFmpeg must send to. */
+  /** The bound UDP port FFmpeg must send RTP to. */
   get port(): number {
     return this.#port;
   }
@@ -96,10 +187,8 @@ export class RtpIngest extends EventEmitter {
   #receive(msg: Buffer): void {
     const verdict = checkRtp(msg, this.#pt);
     if (verdict === 'ok') {
-      // Packets from anyone else on loopback (a foreign SSRC) would splice into the stream.
-      const ssrc = msg.readUInt32BE(8);
-      if (this.#ssrc === -1) this.#ssrc = ssrc;
-      else if (ssrc !== this.#ssrc) {
+      // Even from FFmpeg's port, only the SSRC whepd chose is FFmpeg's output.
+      if (msg.readUInt32BE(8) !== this.#ssrc) {
         this.counters.junk++;
         return;
       }
@@ -114,27 +203,30 @@ export class RtpIngest extends EventEmitter {
     }
   }
 
-  // FFmpeg sends its first SR just before its first RTP packet, so an SR may fix the SSRC too.
+  #receiveOnRtcpPort(msg: Buffer): void {
+    if (msg.length < 8 || (msg[0] as number) >> 6 !== 2 || !isRtcp(msg)) {
+      this.counters.junk++;
+      return;
+    }
+    this.counters.rtcp++;
+    this.#receiveRtcp(msg);
+  }
+
   #receiveRtcp(msg: Buffer): void {
     const report = readSenderReport(msg);
-    if (!report || !this.#onSenderReport) return;
-    if (this.#ssrc === -1) this.#ssrc = report.ssrc;
-    else if (report.ssrc !== this.#ssrc) return;
+    if (!report || !this.#onSenderReport || report.ssrc !== this.#ssrc) return;
     this.counters.senderReports++;
     this.#onSenderReport(report);
   }
 
-  /** Closes the socket; idempotent. Packets after this are never delivered. */
+  /** Closes the sockets; idempotent. Packets after this are never delivered. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#onPacket = () => {};
     this.#onSenderReport = undefined;
-    try {
-      this.#socket.close();
-    } catch {
-      // Already closed by an error; nothing left to release.
-    }
+    closeQuietly(this.#socket);
+    closeQuietly(this.#rtcpSocket);
     this.emit('close');
   }
 }

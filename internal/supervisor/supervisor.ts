@@ -212,6 +212,8 @@ export class FfmpegSupervisor extends EventEmitter {
       ...(probe.video?.frameRate ? { frameRate: probe.video.frameRate } : {}),
       videoPort: this.#videoIngest.port,
       audioPort: this.#audioIngest.port,
+      videoSender: this.#videoIngest.sender,
+      audioSender: this.#audioIngest.sender,
       // One origin for both outputs' sender reports; a fresh one per run (new timestamp bases).
       startTimeRealtimeUs: Date.now() * 1000,
     });
