@@ -352,6 +352,24 @@ t.test('OPTIONS 204 (no auth, no rate limit), HEAD 200, GET 204; 404 on an unkno
   t.equal((await r.request('/whep/demo')).status, 401, 'GET needs the token; only OPTIONS is exempt');
 });
 
+t.test('a plain OPTIONS lists the ICE servers (RFC 9725 section 4.6); a preflight never does; behind auth only with a valid token', async (t) => {
+  const iceServers = ['stun:127.0.0.1:3478', { urls: 'turn:127.0.0.1:3478?transport=tcp', username: 'u', credential: 'p' }];
+  const open = rig(t, { iceServers });
+  const plain = await open.request('/whep/demo', { method: 'OPTIONS' });
+  t.equal(plain.status, 204);
+  t.same(plain.headers.get('link')?.split(', <').length, 2, 'one Link per ICE server URL');
+  t.match(plain.headers.get('link'), /<turn:127\.0\.0\.1:3478\?transport=tcp>; rel="ice-server"; username="u"; credential="p"/);
+  const pre = await open.request('/whep/demo', { method: 'OPTIONS', headers: { 'Access-Control-Request-Method': 'POST', Origin: 'https://player.example' } });
+  t.equal(pre.status, 204);
+  t.equal(pre.headers.get('link'), null, 'a CORS preflight carries no credentials');
+  const guarded = rig(t, { iceServers, authorize: async (_id, header) => { if (header !== 'Bearer good') throw new UnauthorizedError('no token'); } });
+  const without = await guarded.request('/whep/demo', { method: 'OPTIONS' });
+  t.equal(without.status, 204, 'without a token the OPTIONS still answers');
+  t.equal(without.headers.get('link'), null, '... but names no ICE server');
+  t.equal((await guarded.request('/whep/demo', { method: 'OPTIONS', headers: { Authorization: 'Bearer bad' } })).headers.get('link'), null, 'a wrong token: none either');
+  t.match((await guarded.request('/whep/demo', { method: 'OPTIONS', headers: { Authorization: 'Bearer good' } })).headers.get('link'), /rel="ice-server"/, 'a valid token: the servers');
+});
+
 t.test('CORS with an origin list: a listed Origin is echoed with Vary, another gets none', async (t) => {
   const app = rig(t, {}, {}, ['https://player.example']);
   const listed = await app.request('/whep/nope', { method: 'POST', headers: { ...SDP, Origin: 'https://player.example' }, body: offer });

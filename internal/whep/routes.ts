@@ -80,15 +80,33 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
     return next();
   });
 
+  const mayHaveIceServers = async (streamId: string, authorization: string | undefined): Promise<boolean> => {
+    if (!o.authorize) return true;
+    try {
+      await o.authorize(streamId, authorization);
+      return true;
+    } catch {
+      // no token or a wrong one: the OPTIONS still answers, only without the servers' credentials
+      return false;
+    }
+  };
+
   const stream = (id: string) => {
     const s = o.streams.get(id);
     if (!s) throw new NotFoundError(`no stream named ${id}`);
     return s;
   };
 
-  app.options('/whep/:stream', (c) => {
-    stream(c.req.param('stream'));
-    return c.body(null, 204, { Allow: 'OPTIONS, GET, HEAD, POST', 'Accept-Post': SDP, 'Access-Control-Max-Age': '86400' });
+  // A CORS preflight (it carries Access-Control-Request-Method) is answered without credentials
+  // of any kind. A plain OPTIONS also gets the ICE servers (RFC 9725 section 4.6 allows it; it is
+  // where MediaMTX's reader looks for TURN servers), behind auth only with a valid token.
+  app.options('/whep/:stream', async (c) => {
+    const s = stream(c.req.param('stream'));
+    const headers = new Headers({ Allow: 'OPTIONS, GET, HEAD, POST', 'Accept-Post': SDP, 'Access-Control-Max-Age': '86400' });
+    if (c.req.header('access-control-request-method') === undefined && links.length > 0 && (await mayHaveIceServers(s.id, c.req.header('authorization')))) {
+      for (const l of links) headers.append('Link', l);
+    }
+    return new Response(null, { status: 204, headers });
   });
 
   // Hono serves HEAD through the GET route. HEAD answers 200 with the SDP media type (what a
