@@ -158,6 +158,7 @@ export class App extends EventEmitter {
       demandTimeoutMs: s.startTimeoutS * 1000,
       idleStopMs: s.idleTimeoutS * 1000,
       syncHoldMaxMs: s.syncHoldMaxMs,
+      restartGraceMs: s.restartGraceS * 1000,
       // With shards the viewers' peers live there; the main process only relays.
       delivery: this.shards ? this.shards.delivery(s.id) : new LocalDelivery(),
       log: this.#log.child({ stream: s.id }),

@@ -14,6 +14,7 @@ import type { FfmpegSupervisorOptions } from '../supervisor/index.js';
 export interface LiveStreamOptions extends Omit<FfmpegSupervisorOptions, 'sink'> {
   delivery: Delivery;
   syncHoldMaxMs?: number;
+  restartGraceMs?: number;
 }
 
 /** Emits `state` (StreamState) and `ingestReleased` (a run's sockets closed). */
@@ -25,7 +26,13 @@ export class LiveStream extends EventEmitter {
   constructor(o: LiveStreamOptions) {
     super();
     this.id = o.id;
-    this.#hub = new StreamHub({ id: o.id, delivery: o.delivery, onDemand: o.onDemand === true, ...(o.syncHoldMaxMs !== undefined ? { syncHoldMaxMs: o.syncHoldMaxMs } : {}) });
+    this.#hub = new StreamHub({
+      id: o.id,
+      delivery: o.delivery,
+      onDemand: o.onDemand === true,
+      ...(o.syncHoldMaxMs !== undefined ? { syncHoldMaxMs: o.syncHoldMaxMs } : {}),
+      ...(o.restartGraceMs !== undefined ? { restartGraceMs: o.restartGraceMs } : {}),
+    });
     this.#supervisor = new FfmpegSupervisor({ ...o, sink: this.#hub });
     this.#hub.on('viewers', (n: number) => this.#supervisor.viewersChanged(n));
     this.#hub.on('state', (s: StreamState) => this.emit('state', s));

@@ -152,6 +152,7 @@ export const configSchema = {
           startTimeoutS: { type: 'number', exclusiveMinimum: 0, maximum: 120, default: 10 },
           idleTimeoutS: { type: 'number', minimum: 0, maximum: 86400, default: 10 },
           syncHoldMaxMs: { type: 'integer', minimum: 0, maximum: 5000, default: 1000 },
+          restartGraceS: { type: 'number', minimum: 0, maximum: 600, default: 0 },
         },
       },
     },

@@ -26,6 +26,8 @@ export interface StreamConfig {
   readonly idleTimeoutS: number;
   /** Longest hold that puts both tracks on the media clock (ms; 0: forward at once, no alignment). */
   readonly syncHoldMaxMs: number;
+  /** Seconds viewers are kept through an FFmpeg exit or stall for the next run (0: ended at once). */
+  readonly restartGraceS: number;
 }
 
 /** The whole config file. */

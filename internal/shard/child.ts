@@ -161,6 +161,9 @@ process.on('message', (m: ToShard) => {
       // clock (and ends a viewer whose close crossed this message, which peer.close() makes a no-op).
       streams[m.stream]?.delivery.end({ kind: 'ffmpeg-exited', message: 'the run ended' });
       break;
+    case 'pause':
+      streams[m.stream]?.delivery.pause();
+      break;
     case 'exit':
       exit();
       break;

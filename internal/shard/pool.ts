@@ -166,6 +166,9 @@ export class ShardPool {
           reset: () => {
             for (const s of known()) s.send({ t: 'reset', stream: i });
           },
+          pause: () => {
+            for (const s of known()) s.send({ t: 'pause', stream: i });
+          },
           clock: (kind, point) => {
             for (const s of known()) s.send({ t: 'clock', stream: i, kind, ...point });
           },

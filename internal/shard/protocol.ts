@@ -28,6 +28,8 @@ export type ToShard =
   | { t: 'close'; id: number }
   /** The stream's run ended (its viewers were closed one by one): forget its packets and clock. */
   | { t: 'reset'; stream: number }
+  /** The stream's run ended but its viewers stay for the next (restart grace): re-gate them. */
+  | { t: 'pause'; stream: number }
   /** FFmpeg's sender report point for one track of the stream's current run. */
   | { t: 'clock'; stream: number; kind: 'video' | 'audio'; ntpMs: number; rtp: number }
   | { t: 'exit' };

@@ -16,6 +16,8 @@ export interface ShardControl {
   clock(kind: 'video' | 'audio', point: ClockPoint): void;
   /** The run ended: shards forget its packets and clock. */
   reset(): void;
+  /** The run ended, its viewers stay: shards forget its packets and clock and re-gate their viewers. */
+  pause(): void;
 }
 
 /** Per stream: the shards that serve it, walked per packet. */
@@ -84,6 +86,12 @@ export class ShardDelivery implements Delivery {
 
   delete(viewer: StreamViewer): boolean {
     return this.#viewers.delete(viewer);
+  }
+
+  pause(): void {
+    delete this.clocks.video;
+    delete this.clocks.audio;
+    this.#control.pause();
   }
 
   end(reason: StreamEndReason): void {

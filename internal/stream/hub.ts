@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import { MediaClock, keyframePart, setSsrc } from '../rtp/index.js';
 import type { ClockPoint } from '../rtp/index.js';
 import { TrackAligner } from './track-aligner.js';
+import { TrackContinuity } from './track-continuity.js';
 import { AUDIO_CLOCK_RATE, VIDEO_CLOCK_RATE } from './local-delivery.js';
 import type { Delivery, HubStatus, StreamEndReason, StreamIdentity, StreamMedia, StreamState, StreamViewer } from './types.js';
 
@@ -21,6 +22,11 @@ export interface StreamHubOptions {
   onDemand?: boolean;
   /** Longest hold that puts both tracks on the media clock (TrackAligner); 0 forwards at once. */
   syncHoldMaxMs?: number;
+  /**
+   * How long viewers are kept through an FFmpeg exit or stall, waiting for the next run on the
+   * same PeerConnection (streams[].restartGraceS); 0 ends them at once.
+   */
+  restartGraceMs?: number;
 }
 
 /** Sees every packet the hub delivers, before the delivery does. Hot path: must not throw or keep the packet. */
@@ -44,6 +50,13 @@ export class StreamHub extends EventEmitter {
   readonly #clock = new MediaClock(VIDEO_CLOCK_RATE, AUDIO_CLOCK_RATE);
   readonly #aligner: TrackAligner;
   #taps: readonly PacketTap[] = [];
+  readonly #graceMs: number;
+  /** With a restart grace: continuous numbering across runs (undefined without one). */
+  readonly #videoRun: TrackContinuity | undefined;
+  readonly #audioRun: TrackContinuity | undefined;
+  /** The next run's SR points that arrived before its first packet fixed the offsets. */
+  #heldReports: { video?: ClockPoint; audio?: ClockPoint } = {};
+  #graceTimer: NodeJS.Timeout | undefined;
   #state: StreamState;
   #lastError: string | undefined;
   #closed = false;
@@ -55,6 +68,11 @@ export class StreamHub extends EventEmitter {
     this.#delivery = o.delivery;
     this.#state = this.onDemand ? 'idle' : 'starting';
     this.#aligner = new TrackAligner({ clock: this.#clock, onVideo: this.#onVideo, onAudio: this.#onAudio, maxHoldMs: o.syncHoldMaxMs ?? 1000 });
+    this.#graceMs = o.restartGraceMs ?? 0;
+    if (this.#graceMs > 0) {
+      this.#videoRun = new TrackContinuity(VIDEO_CLOCK_RATE);
+      this.#audioRun = new TrackContinuity(AUDIO_CLOCK_RATE);
+    }
     // One SSRC pair per stream for every viewer: each viewer has its own transport, so sharing
     // cannot collide, and it lets one rewritten buffer serve a whole payload-type group.
     this.identity = {
@@ -102,14 +120,31 @@ export class StreamHub extends EventEmitter {
   senderReport(kind: 'video' | 'audio', point: ClockPoint): void {
     if (kind === 'video') this.#clock.setVideo(point);
     else this.#clock.setAudio(point);
-    this.#delivery.clock(kind, point);
+    const run = kind === 'video' ? this.#videoRun : this.#audioRun;
+    if (!run) return this.#delivery.clock(kind, point);
+    // The viewers' SRs are in the continued numbering; before the run's first packet the
+    // offset is not known yet, so the point waits for it.
+    if (run.anchored) this.#delivery.clock(kind, { ntpMs: point.ntpMs, rtp: run.shifted(point.rtp) });
+    else this.#heldReports[kind] = { ntpMs: point.ntpMs, rtp: point.rtp };
+  }
+
+  #releaseReport(kind: 'video' | 'audio', run: TrackContinuity): void {
+    const point = this.#heldReports[kind];
+    if (!point) return;
+    delete this.#heldReports[kind];
+    this.#delivery.clock(kind, { ntpMs: point.ntpMs, rtp: run.shifted(point.rtp) });
   }
 
   // Hot path: one call per video packet, on the media clock.
   #onVideo = (packet: Buffer): void => {
     setSsrc(packet, this.identity.videoSsrc);
+    const run = this.#videoRun;
+    if (run) {
+      run.pass(packet, Date.now);
+      if (this.#heldReports.video) this.#releaseReport('video', run);
+    }
     const sps = keyframePart(packet) === 'sps';
-    if (sps && this.#state === 'starting') this.#setState('live');
+    if (sps && this.#state === 'starting') this.#wentLive();
     const taps = this.#taps;
     for (let i = 0; i < taps.length; i++) (taps[i] as PacketTap).video(packet, sps);
     this.#delivery.video(packet, sps);
@@ -117,6 +152,11 @@ export class StreamHub extends EventEmitter {
 
   #onAudio = (packet: Buffer): void => {
     setSsrc(packet, this.identity.audioSsrc);
+    const run = this.#audioRun;
+    if (run) {
+      run.pass(packet, Date.now);
+      if (this.#heldReports.audio) this.#releaseReport('audio', run);
+    }
     const taps = this.#taps;
     for (let i = 0; i < taps.length; i++) (taps[i] as PacketTap).audio(packet);
     this.#delivery.audio(packet);
@@ -132,9 +172,36 @@ export class StreamHub extends EventEmitter {
    * are forgotten. The caller releases the run's sockets only after this returns.
    */
   runEnded(reason: StreamEndReason): void {
-    if (reason.kind === 'ffmpeg-exited' || reason.kind === 'stalled') this.#lastError = reason.message;
-    this.#endViewers(reason);
+    const failed = reason.kind === 'ffmpeg-exited' || reason.kind === 'stalled';
+    if (failed) this.#lastError = reason.message;
+    if (failed && this.#graceMs > 0 && this.#delivery.size > 0 && !this.#closed) this.#holdViewers(reason);
+    else this.#endViewers(reason);
     this.#setState(reason.kind === 'idle' ? 'idle' : 'failed');
+  }
+
+  // Restart grace: the viewers stay on their PeerConnections; the next run continues their
+  // numbering and starts their video at its first keyframe. If it is not live within the grace
+  // (it may fail again meanwhile: the first failure's timer runs on), they end as without one.
+  #holdViewers(reason: StreamEndReason): void {
+    this.#aligner.reset();
+    this.#clock.reset();
+    this.#heldReports = {};
+    const now = Date.now();
+    this.#videoRun?.runEnded(now);
+    this.#audioRun?.runEnded(now);
+    this.#delivery.pause();
+    this.#graceTimer ??= setTimeout(() => {
+      this.#graceTimer = undefined;
+      if (this.live || this.#closed) return;
+      this.#endViewers({ kind: reason.kind, message: `${reason.message}; not live again within ${Math.round(this.#graceMs / 1000)} s` });
+    }, this.#graceMs);
+    this.#graceTimer.unref();
+  }
+
+  #wentLive(): void {
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.#setState('live');
   }
 
   #endViewers(reason: StreamEndReason): void {
@@ -142,6 +209,11 @@ export class StreamHub extends EventEmitter {
     this.#aligner.reset();
     // The next run has new RTP timestamp bases: never pace its packets on this run's clock.
     this.#clock.reset();
+    if (this.#graceTimer) clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.#heldReports = {};
+    this.#videoRun?.reset();
+    this.#audioRun?.reset();
     for (const tap of this.#taps) tap.reset();
     const had = this.#delivery.size;
     this.#delivery.end(reason);

@@ -64,6 +64,12 @@ export class LocalDelivery<V extends StreamViewer = StreamViewer> implements Del
     return this.#fanout.delete(viewer);
   }
 
+  pause(): void {
+    this.#history.clear();
+    this.#clock.reset();
+    this.#fanout.regate();
+  }
+
   end(reason: StreamEndReason): void {
     // Removed first, ended after: a viewer that closes itself in streamEnded finds nothing to
     // delete, and no packet of the next run can reach it.

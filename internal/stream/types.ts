@@ -84,6 +84,8 @@ export interface Delivery {
   delete(viewer: StreamViewer): boolean;
   /** The run is over: each viewer gets `streamEnded(reason)` once; the run's packets and clock are forgotten. */
   end(reason: StreamEndReason): void;
+  /** The run is over but its viewers stay for the next one: forget its packets and clock, re-gate video. */
+  pause(): void;
   /** Viewers held. */
   readonly size: number;
   readonly out: OutCounters;

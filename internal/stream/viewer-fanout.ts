@@ -82,6 +82,18 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
   }
 
   /**
+   * A run ended but its viewers stay (a restart grace): each waits for the next run's keyframe
+   * again, as when it joined; audio goes on with the next run's first packet.
+   */
+  regate(): void {
+    for (const v of this.#viewers) {
+      this.#video.delete(v, v.videoPayloadType);
+      this.#awaitingKeyframe.add(v);
+    }
+    this.#lastSps = -1;
+  }
+
+  /**
    * Hot path: one video packet (SSRC already set, and already in the history if there is one);
    * `sps` when it starts a keyframe.
    */
