@@ -1,13 +1,14 @@
 /**
  * The ingress tap (its own process, forked by run.ts): two UDP sockets that FFmpeg sends its RTP
  * to instead of whepd (see ffmpeg-tap.sh). Each datagram is stamped with the wall clock just
- * before it is forwarded unchanged to whepd's real ingest port, so "entering whepd's UDP socket"
+ * before it is forwarded unchanged to whepd's real ingest port (from the source port whepd told
+ * FFmpeg to use: whepd's ingest sockets are connected to it), so "entering whepd's UDP socket"
  * is this stamp plus one loopback hop. whepd keeps RTP sequence numbers, so a receiver matches its
  * packets to these stamps by (kind, seq).
  */
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { SeqLog } from './seq-log.js';
 import { nowMs } from './stats.js';
 
@@ -27,42 +28,61 @@ if (!mapFile || !process.send) throw new Error('tap.ts is forked by bench/run.ts
 
 const logs = [new SeqLog(), new SeqLog()] as const;
 let rtcp = 0;
-let real: [number, number] | undefined;
-let mapMtime = 0;
+/** Where one kind's packets go in whepd, and the source ports whepd's connected ingest accepts. */
+interface Route {
+  rtp: number;
+  rtcp: number;
+  fromRtp: Socket;
+  fromRtcp: Socket;
+}
+let routes: [Route, Route] | undefined;
+let mapText = '';
 
+function bound(port: number): Socket {
+  const s = createSocket('udp4');
+  s.on('error', () => {});
+  s.bind(port, '127.0.0.1', () => s.setSendBufferSize(4 * 1024 * 1024));
+  return s;
+}
+
+// A new FFmpeg run gets new whepd ports and new source ports: rebuild the senders then.
 function readMap(): void {
+  let text: string;
   try {
-    const st = statSync(mapFile!);
-    if (real && st.mtimeMs === mapMtime) return;
-    const [v, a] = readFileSync(mapFile!, 'utf8').trim().split(',').map(Number);
-    if (v && a) {
-      real = [v, a];
-      mapMtime = st.mtimeMs;
-    }
+    text = readFileSync(mapFile!, 'utf8').trim();
   } catch {
-    // not written yet: FFmpeg has not started
+    return; // not written yet: FFmpeg has not started
   }
+  if (text === mapText) return;
+  const kinds = text.split(',').map((k) => k.split(':').map(Number));
+  if (kinds.length !== 2 || kinds.some((k) => k.length !== 4 || !k[0])) return;
+  mapText = text;
+  for (const r of routes ?? []) for (const s of [r.fromRtp, r.fromRtcp]) s.close();
+  routes = kinds.map(([rtp, rtcp, lrtp, lrtcp]) => ({ rtp: rtp!, rtcp: rtcp!, fromRtp: bound(lrtp!), fromRtcp: bound(lrtcp!) })) as [Route, Route];
 }
 
 function open(kind: 0 | 1): Promise<Socket> {
   const socket = createSocket('udp4');
   let lastSource = -1;
   socket.on('message', (msg, rinfo) => {
-    // A new FFmpeg run sends from a new port and to new whepd ports: reread the map then.
-    if (rinfo.port !== lastSource || !real) {
+    if (rinfo.port !== lastSource || !routes) {
       lastSource = rinfo.port;
       readMap();
     }
-    if (!real) return;
+    const route = routes?.[kind];
+    if (!route) return;
     const b1 = msg.length >= 2 ? msg[1]! : 0;
-    if (b1 >= 192 && b1 <= 223) rtcp++;
-    else if (msg.length >= 12) logs[kind].push(msg.readUInt16BE(2), nowMs());
-    socket.send(msg, real[kind], '127.0.0.1');
+    if (b1 >= 192 && b1 <= 223) {
+      rtcp++;
+      route.fromRtcp.send(msg, route.rtcp, '127.0.0.1');
+      return;
+    }
+    if (msg.length >= 12) logs[kind].push(msg.readUInt16BE(2), nowMs());
+    route.fromRtp.send(msg, route.rtp, '127.0.0.1');
   });
   return new Promise((resolve) => {
     socket.bind(0, '127.0.0.1', () => {
       socket.setRecvBufferSize(4 * 1024 * 1024);
-      socket.setSendBufferSize(4 * 1024 * 1024);
       resolve(socket);
     });
   });
@@ -73,6 +93,7 @@ process.send({ type: 'ready', ports: sockets.map((s) => s.address().port) });
 process.on('message', (m: TapRequest) => {
   if (m.type === 'stop') {
     for (const s of sockets) s.close();
+    for (const r of routes ?? []) for (const s of [r.fromRtp, r.fromRtcp]) s.close();
     process.disconnect?.();
     return;
   }
