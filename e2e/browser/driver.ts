@@ -53,6 +53,8 @@ async function main(): Promise<number> {
   const streams = [
     { id: 'demo', input: 'fixtures/media/demo.mp4', loop: true },
     { id: 'bframes', input: 'fixtures/media/high-bframes.mp4', loop: true },
+    // Its own fixture, so its FFmpeg is found by input name among whepd's children.
+    { id: 'grace', input: 'fixtures/media/sync.mp4', loop: true, restartGraceS: 20 },
   ];
   let whepd: Whepd | undefined;
   let capped: Whepd | undefined;
@@ -217,6 +219,47 @@ async function main(): Promise<number> {
         return `page on ${other} played ${src}; no native controls, muted, no stats overlay`;
       } finally {
         await p.close({ runBeforeUnload: true });
+      }
+    });
+
+    // 12. streams[].restartGraceS: FFmpeg killed, the same RTCPeerConnection plays on (no new POST).
+    await checks.run('restartGraceS: Chromium keeps its one session across an FFmpeg SIGKILL, video and audio resume', 45000, async () => {
+      const page = await ctx!.newPage();
+      await page.goto(`${base}/`);
+      try {
+        const r = await page.evaluate(bareWhep, { endpoint: `${base}/whep/grace`, trickle: false, timeoutMs: 10000 });
+        expect(r.ok, r.detail);
+        const at = async () => (await page.evaluate(sampleStats, { ms: 1, source: 'bare' })).samples[0];
+        await sleep(1500);
+        const pids = ffmpegChildren(whepd!.pid, 'sync.mp4');
+        expect(pids.length === 1, `expected one ffmpeg for sync.mp4 under whepd ${whepd!.pid}, found ${JSON.stringify(pids)}`);
+        process.kill(pids[0]!, 'SIGKILL');
+        const killedAt = Date.now();
+        // The restart takes at least restartMinMs (5 s): past the jitter buffer, frames stop here.
+        await sleep(2500);
+        const stalled = (await at())!;
+        let resumedMs = -1;
+        while (Date.now() - killedAt < 25000) {
+          const s = await at();
+          if (s && s.framesDecoded > stalled.framesDecoded + 15 && s.audioPacketsReceived > stalled.audioPacketsReceived + 25) {
+            resumedMs = Date.now() - killedAt;
+            break;
+          }
+          await sleep(200);
+        }
+        expect(resumedMs >= 0, 'video and audio did not resume on the same connection within 25 s');
+        const after = await page.evaluate(sampleStats, { ms: 2000, source: 'bare' });
+        const first = after.samples[0]!;
+        const last = after.samples.at(-1)!;
+        expect(last.framesDecoded > first.framesDecoded + 20, `frames not decoding steadily after the restart (${first.framesDecoded} -> ${last.framesDecoded})`);
+        const state = await page.evaluate(() => (window as unknown as { bare: { pc: RTCPeerConnection } }).bare.pc.connectionState);
+        expect(state === 'connected', `connection ${state}`);
+        expect((await viewersOf(base, 'grace')) === 1, 'whepd does not count exactly this one viewer');
+        const del = await page.evaluate(closeBare);
+        expect(del === 200, `DELETE on the first POST's Location answered ${del}: the session did not survive`);
+        return `frames and audio again ${(resumedMs / 1000).toFixed(1)} s after the kill (restartMinMs 5 s + probe + a 1 s GOP), ${first.fps.toFixed(0)} fps, connection ${state}, the first Location's DELETE 200`;
+      } finally {
+        await page.close();
       }
     });
 

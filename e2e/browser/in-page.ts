@@ -12,6 +12,8 @@ export interface StatsSample {
   videoPacketsLost: number;
   audioPacketsLost: number;
   totalSamplesReceived: number;
+  /** Audio RTP packets received (unlike totalSamplesReceived, concealment does not add to it). */
+  audioPacketsReceived: number;
   audioLevel: number;
 }
 
@@ -46,6 +48,7 @@ export async function sampleStats(arg: { ms: number; source: string }): Promise<
       videoPacketsLost: v?.packetsLost ?? 0,
       audioPacketsLost: a?.packetsLost ?? 0,
       totalSamplesReceived: a?.totalSamplesReceived ?? 0,
+      audioPacketsReceived: a?.packetsReceived ?? 0,
       audioLevel: a?.audioLevel ?? 0,
     });
     await new Promise((r) => setTimeout(r, 500));
