@@ -165,6 +165,22 @@ t.test('planAnswer() refuses the bundled m-line once bundle-only is gone (plain 
   t.match(err.message, /^offer's video m-line \(mid 1\) was rejected by the offerer \(port 0 without a=bundle-only\);/);
 });
 
+t.test('planAnswer() skips rtpmap lines whose payload type is not an integer 0-127', async (t) => {
+  const H264 = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f';
+  for (const pt of ['', '007', '128', '99999999999']) {
+    // Each bogus line comes first in its m-line, with as good a codec as the real one.
+    const sdp = chromium
+      .replace('a=rtpmap:111 opus/48000/2\r\n', `a=rtpmap:${pt} opus/48000/2\r\na=rtpmap:111 opus/48000/2\r\n`)
+      .replace('a=rtpmap:102 H264/90000\r\n', `a=rtpmap:${pt} H264/90000\r\na=fmtp:${pt} ${H264}\r\na=rtpmap:102 H264/90000\r\n`);
+    t.not(sdp, chromium);
+    const plan = planAnswer(sdp);
+    t.equal(plan.audio.payloadType, 111, `audio with a=rtpmap:${pt} first`);
+    t.equal(plan.video.payloadType, 108, `video with a=rtpmap:${pt} first`);
+  }
+  const only = chromium.replace(/a=rtpmap:111 opus\/48000\/2\r\n/, 'a=rtpmap: opus/48000/2\r\n');
+  t.match(refusal(t, only).message, /^offer's audio m-line \(mid 1\) has no Opus\/48000\/2;/, 'an empty PT is no Opus: 406, not a 500');
+});
+
 t.test('planAnswer() answers 400 for text that is not an SDP offer', async (t) => {
   for (const [name, body] of [
     ['garbage', 'hello, this is not SDP at all'],
