@@ -222,3 +222,65 @@ t.test('parseFmtp() lower-cases keys and keeps values', async (t) => {
   t.equal(m.get('profile-level-id'), '42E01F');
   t.equal(m.size, 3, 'parts without a key are skipped');
 });
+
+// Offers of the stacks in e2e/gst and e2e/werift-client.ts, as they POSTed them to the real binary.
+// GStreamer webrtcbin (bundle-policy max-bundle): mids audio0/video1 or video0/audio1, the second
+// m-line port 0 + a=bundle-only with its own credentials, `a=rtpmap:111 OPUS/48000` (no channel
+// count, upper case), only a=rtcp-mux-only on the m-lines, H264 PT 102 with no level-asymmetry-allowed.
+const H264_GST = 'packetization-mode=1;profile-level-id=42e01f';
+const bundleOnly = (kind: string) => new RegExp(`\\r\\nm=${kind} 0 [^\\r]*\\r\\n(?:(?!m=)[^\\r]*\\r\\n)*a=bundle-only\\r\\n`);
+
+for (const [file, ufrag, candidates] of [
+  ['gstreamer-max-bundle-audio-first.sdp', 'Npv00E/+9YqmUzf5Rcju2PCX65q5VkEE', 3],
+  ['gstreamer-max-bundle-audio-first-trickle.sdp', 'mmhvGXvXOyw/XL271boBen7Sx4cGmJJW', 0],
+] as const) {
+  t.test(`planAnswer() on GStreamer's audio-first max-bundle offer (${file}) answers the bundle-only video m-line`, async (t) => {
+    const sdp = offer(file);
+    t.match(sdp, bundleOnly('video'), 'fixture: m=video is port 0 + a=bundle-only');
+    t.match(sdp, /a=group:BUNDLE audio0 video1\r\n/);
+    t.equal(sdp.match(/a=candidate:/g)?.length ?? 0, candidates);
+    const plan = planAnswer(sdp);
+    t.same(plan.video, { mid: 'video1', payloadType: 102, fmtp: H264_GST });
+    t.same(plan.audio, { mid: 'audio0', payloadType: 111, fmtp: OPUS_FMTP }, 'OPUS/48000 without /2 is taken');
+    t.equal(plan.iceUfrag, ufrag);
+  });
+}
+
+for (const [file, ufrag, candidates] of [
+  ['gstreamer-max-bundle-video-first.sdp', 'nNtkPU2dTqVrBUBTswtkd92hdxys7aqw', 3],
+  ['gstreamer-max-bundle-video-first-trickle.sdp', '6xGFml5MUcE3usnzUzWaiYnM0RpWII3H', 0],
+] as const) {
+  t.test(`planAnswer() on GStreamer's video-first max-bundle offer (${file}) answers the bundle-only audio m-line`, async (t) => {
+    const sdp = offer(file);
+    t.match(sdp, bundleOnly('audio'), 'fixture: m=audio is port 0 + a=bundle-only');
+    t.match(sdp, /a=group:BUNDLE video0 audio1\r\n/);
+    t.equal(sdp.match(/a=candidate:/g)?.length ?? 0, candidates);
+    const plan = planAnswer(sdp);
+    t.same(plan.video, { mid: 'video0', payloadType: 102, fmtp: H264_GST });
+    t.same(plan.audio, { mid: 'audio1', payloadType: 111, fmtp: OPUS_FMTP });
+    t.equal(plan.iceUfrag, ufrag);
+  });
+}
+
+t.test("planAnswer() refuses GStreamer's bundled m-line by its mid once a=bundle-only is gone", async (t) => {
+  const err = refusal(t, offer('gstreamer-max-bundle-audio-first.sdp').replace('a=bundle-only\r\n', ''));
+  t.type(err, CodecNotAcceptableError);
+  t.match(err.message, /^offer's video m-line \(mid video1\) was rejected by the offerer \(port 0 without a=bundle-only\);/);
+});
+
+// werift 0.24 (default bundlePolicy max-compat; with max-bundle too, neither m-line is bundle-only): port 9,
+// numeric mids, H264 PT 97, opus PT 96 with no fmtp, candidates on each m-line when gathered.
+for (const [file, ufrag, candidates] of [
+  ['werift-max-compat.sdp', 'abaf', 2],
+  ['werift-max-compat-trickle.sdp', '9dc3', 0],
+] as const) {
+  t.test(`planAnswer() on the werift offer (${file}) picks H264 PT 97 and Opus PT 96`, async (t) => {
+    const sdp = offer(file);
+    t.notMatch(sdp, /a=bundle-only/);
+    t.equal(sdp.match(/a=candidate:/g)?.length ?? 0, candidates);
+    const plan = planAnswer(sdp);
+    t.same(plan.video, { mid: '0', payloadType: 97, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+    t.same(plan.audio, { mid: '1', payloadType: 96, fmtp: OPUS_FMTP });
+    t.equal(plan.iceUfrag, ufrag);
+  });
+}
