@@ -499,6 +499,46 @@ rc=0
 if [ "$rc" = 0 ]; then pass "config/check-good-config-exit-0"; else fail "config/check-good-config-exit-0" "exit $rc: $(head -c 300 "$TMP/check.out")"; fi
 
 # ---------------------------------------------------------------------------------------------
+# 8. Independent WebRTC stacks (docs/whep.md, "Client compatibility"). werift (npm, pure
+#    TypeScript) on 127.0.0.1, non-trickle and trickle; GStreamer webrtcbin (max-bundle offers,
+#    H264 and Opus decoded) in its own network namespace, audio-first and video-first, each
+#    non-trickle and trickle (e2e/gst/run.sh, bounded to 150 s, about 30 s).
+# ---------------------------------------------------------------------------------------------
+P=$(free_tcp_port)
+cat >"$TMP/werift.json" <<EOF
+{
+  "http": { "listen": "127.0.0.1:$P" },
+  "webrtc": { "bindAddress": "127.0.0.1" },
+  "log": { "level": "info" },
+  "streams": [ { "id": "demo", "input": "fixtures/media/demo.mp4", "loop": true } ]
+}
+EOF
+if start_whepd werift "$TMP/werift.json"; then
+  WERIFT_PID=$WPID
+  if wait_live "$BASE" demo 10; then
+    for mode in non-trickle trickle; do
+      rc=0
+      # werift-client.ts ends itself after 60 s (watchdog); this bound is a backstop.
+      timeout -k 5 75 "${TSX[@]}" e2e/werift-client.ts "$BASE/whep/demo" $([ "$mode" = trickle ] && echo --trickle) \
+        >"$TMP/werift-$mode.out" 2>&1 || rc=$?
+      json=$(grep '^{' "$TMP/werift-$mode.out" | tail -n 1 || true)
+      if [ "$rc" = 0 ] && [ -n "$json" ]; then
+        pass "werift/$mode ($(node -e 'const r=JSON.parse(process.argv[1]);console.log(`first frame ${r.ttff_ms} ms after POST, ${r.fps} fps, ${r.opus_packets_per_s} Opus packets/s, PATCH ${r.patch_statuses.join(" ")||"none"}`)' "$json"))"
+      else
+        fail "werift/$mode" "exit $rc; ${json:-no JSON line; output: $(tail -n 3 "$TMP/werift-$mode.out" | tr '\n' ' ' | cut -c1-300)}"
+      fi
+    done
+  else
+    fail "werift/live" "stream demo not live within 10 s (last POST $STATUS: $(body))"
+  fi
+  stop_whepd "$WERIFT_PID"
+fi
+rc=0
+timeout -k 10 150 bash e2e/gst/run.sh >"$TMP/gst.out" 2>&1 || rc=$?
+grep -v '^  {' "$TMP/gst.out" >"$TMP/gst.lines" || true
+tally gst "$TMP/gst.lines" "$rc"
+
+# ---------------------------------------------------------------------------------------------
 # Real restreaming core: nginx + libnginx-mod-rtmp, publisher stop/return (bounded to 240 s).
 rc=0
 timeout 240 bash e2e/rtmp-core.sh >"$TMP/rtmp.out" 2>&1 || rc=$?

@@ -165,6 +165,22 @@ t.test('planAnswer() refuses the bundled m-line once bundle-only is gone (plain 
   t.match(err.message, /^offer's video m-line \(mid 1\) was rejected by the offerer \(port 0 without a=bundle-only\);/);
 });
 
+t.test('planAnswer() skips rtpmap lines whose payload type is not an integer 0-127', async (t) => {
+  const H264 = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f';
+  for (const pt of ['', '007', '128', '99999999999']) {
+    // Each bogus line comes first in its m-line, with as good a codec as the real one.
+    const sdp = chromium
+      .replace('a=rtpmap:111 opus/48000/2\r\n', `a=rtpmap:${pt} opus/48000/2\r\na=rtpmap:111 opus/48000/2\r\n`)
+      .replace('a=rtpmap:102 H264/90000\r\n', `a=rtpmap:${pt} H264/90000\r\na=fmtp:${pt} ${H264}\r\na=rtpmap:102 H264/90000\r\n`);
+    t.not(sdp, chromium);
+    const plan = planAnswer(sdp);
+    t.equal(plan.audio.payloadType, 111, `audio with a=rtpmap:${pt} first`);
+    t.equal(plan.video.payloadType, 108, `video with a=rtpmap:${pt} first`);
+  }
+  const only = chromium.replace(/a=rtpmap:111 opus\/48000\/2\r\n/, 'a=rtpmap: opus/48000/2\r\n');
+  t.match(refusal(t, only).message, /^offer's audio m-line \(mid 1\) has no Opus\/48000\/2;/, 'an empty PT is no Opus: 406, not a 500');
+});
+
 t.test('planAnswer() answers 400 for text that is not an SDP offer', async (t) => {
   for (const [name, body] of [
     ['garbage', 'hello, this is not SDP at all'],
@@ -206,3 +222,65 @@ t.test('parseFmtp() lower-cases keys and keeps values', async (t) => {
   t.equal(m.get('profile-level-id'), '42E01F');
   t.equal(m.size, 3, 'parts without a key are skipped');
 });
+
+// Offers of the stacks in e2e/gst and e2e/werift-client.ts, as they POSTed them to the real binary.
+// GStreamer webrtcbin (bundle-policy max-bundle): mids audio0/video1 or video0/audio1, the second
+// m-line port 0 + a=bundle-only with its own credentials, `a=rtpmap:111 OPUS/48000` (no channel
+// count, upper case), only a=rtcp-mux-only on the m-lines, H264 PT 102 with no level-asymmetry-allowed.
+const H264_GST = 'packetization-mode=1;profile-level-id=42e01f';
+const bundleOnly = (kind: string) => new RegExp(`\\r\\nm=${kind} 0 [^\\r]*\\r\\n(?:(?!m=)[^\\r]*\\r\\n)*a=bundle-only\\r\\n`);
+
+for (const [file, ufrag, candidates] of [
+  ['gstreamer-max-bundle-audio-first.sdp', 'Npv00E/+9YqmUzf5Rcju2PCX65q5VkEE', 3],
+  ['gstreamer-max-bundle-audio-first-trickle.sdp', 'mmhvGXvXOyw/XL271boBen7Sx4cGmJJW', 0],
+] as const) {
+  t.test(`planAnswer() on GStreamer's audio-first max-bundle offer (${file}) answers the bundle-only video m-line`, async (t) => {
+    const sdp = offer(file);
+    t.match(sdp, bundleOnly('video'), 'fixture: m=video is port 0 + a=bundle-only');
+    t.match(sdp, /a=group:BUNDLE audio0 video1\r\n/);
+    t.equal(sdp.match(/a=candidate:/g)?.length ?? 0, candidates);
+    const plan = planAnswer(sdp);
+    t.same(plan.video, { mid: 'video1', payloadType: 102, fmtp: H264_GST });
+    t.same(plan.audio, { mid: 'audio0', payloadType: 111, fmtp: OPUS_FMTP }, 'OPUS/48000 without /2 is taken');
+    t.equal(plan.iceUfrag, ufrag);
+  });
+}
+
+for (const [file, ufrag, candidates] of [
+  ['gstreamer-max-bundle-video-first.sdp', 'nNtkPU2dTqVrBUBTswtkd92hdxys7aqw', 3],
+  ['gstreamer-max-bundle-video-first-trickle.sdp', '6xGFml5MUcE3usnzUzWaiYnM0RpWII3H', 0],
+] as const) {
+  t.test(`planAnswer() on GStreamer's video-first max-bundle offer (${file}) answers the bundle-only audio m-line`, async (t) => {
+    const sdp = offer(file);
+    t.match(sdp, bundleOnly('audio'), 'fixture: m=audio is port 0 + a=bundle-only');
+    t.match(sdp, /a=group:BUNDLE video0 audio1\r\n/);
+    t.equal(sdp.match(/a=candidate:/g)?.length ?? 0, candidates);
+    const plan = planAnswer(sdp);
+    t.same(plan.video, { mid: 'video0', payloadType: 102, fmtp: H264_GST });
+    t.same(plan.audio, { mid: 'audio1', payloadType: 111, fmtp: OPUS_FMTP });
+    t.equal(plan.iceUfrag, ufrag);
+  });
+}
+
+t.test("planAnswer() refuses GStreamer's bundled m-line by its mid once a=bundle-only is gone", async (t) => {
+  const err = refusal(t, offer('gstreamer-max-bundle-audio-first.sdp').replace('a=bundle-only\r\n', ''));
+  t.type(err, CodecNotAcceptableError);
+  t.match(err.message, /^offer's video m-line \(mid video1\) was rejected by the offerer \(port 0 without a=bundle-only\);/);
+});
+
+// werift 0.24 (default bundlePolicy max-compat; with max-bundle too, neither m-line is bundle-only): port 9,
+// numeric mids, H264 PT 97, opus PT 96 with no fmtp, candidates on each m-line when gathered.
+for (const [file, ufrag, candidates] of [
+  ['werift-max-compat.sdp', 'abaf', 2],
+  ['werift-max-compat-trickle.sdp', '9dc3', 0],
+] as const) {
+  t.test(`planAnswer() on the werift offer (${file}) picks H264 PT 97 and Opus PT 96`, async (t) => {
+    const sdp = offer(file);
+    t.notMatch(sdp, /a=bundle-only/);
+    t.equal(sdp.match(/a=candidate:/g)?.length ?? 0, candidates);
+    const plan = planAnswer(sdp);
+    t.same(plan.video, { mid: '0', payloadType: 97, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+    t.same(plan.audio, { mid: '1', payloadType: 96, fmtp: OPUS_FMTP });
+    t.equal(plan.iceUfrag, ufrag);
+  });
+}

@@ -56,11 +56,20 @@ export function h264ProfileRank(profileLevelId: string | undefined): number | un
   return undefined;
 }
 
+/**
+ * Whether an rtpmap's payload type is one RTP can carry: an integer 0-127 (7 bits, RFC 3550 section
+ * 5.1). sdp-transform leaves `a=rtpmap: opus/48000/2` as '' and `a=rtpmap:007 ...` as '007'
+ * (strings), which node-datachannel refuses with a 500 ("We expect (Number) as param").
+ */
+function validPayloadType(pt: unknown): pt is number {
+  return Number.isInteger(pt) && (pt as number) >= 0 && (pt as number) <= 127;
+}
+
 function rtpmaps(m: MediaDescription, codec: string): { payload: number; fmtp: string }[] {
   const out: { payload: number; fmtp: string }[] = [];
   for (const r of m.rtp ?? []) {
     // sdp-transform turns an all-digit encoding name into a number.
-    if (String(r.codec).toLowerCase() !== codec) continue;
+    if (String(r.codec).toLowerCase() !== codec || !validPayloadType(r.payload)) continue;
     const f = (m.fmtp ?? []).find((x) => x.payload === r.payload);
     out.push({ payload: r.payload, fmtp: f?.config ?? '' });
   }
@@ -82,7 +91,7 @@ export function pickH264(m: MediaDescription): { payload: number; fmtp: string }
 
 /** Chooses the offer's Opus PT (48 kHz, 2 channels as RFC 7587 section 7 requires). */
 export function pickOpus(m: MediaDescription): { payload: number; fmtp: string } | undefined {
-  const opus = (m.rtp ?? []).find((r) => String(r.codec).toLowerCase() === 'opus' && r.rate === 48000);
+  const opus = (m.rtp ?? []).find((r) => String(r.codec).toLowerCase() === 'opus' && r.rate === 48000 && validPayloadType(r.payload));
   if (!opus) return undefined;
   // whepd sends stereo; say so (RFC 7587 section 7.1).
   return { payload: opus.payload, fmtp: 'minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1' };
