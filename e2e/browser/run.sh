@@ -58,6 +58,8 @@ fi
 # becomes one (a crash after the script printed "browser <label>: N passed, 0 failed" only a note).
 part() {
   local label=$1 limit=$2 script=$3 out="$parts/$1.out" pid rc
+  # Created before the job starts: tail -f on a file that does not exist yet gives up at once.
+  : >"$out"
   timeout --kill-after=15 "$limit" "${prefix[@]}" env E2E_NETNS="$ns" node --import tsx "$script" >"$out" 2>&1 &
   pid=$!
   tail -n +1 --pid="$pid" -f "$out"
