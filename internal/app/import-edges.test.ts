@@ -69,7 +69,14 @@ const ALLOWED: Record<string, Record<string, string>> = {
   },
   'internal/service': { 'internal/errors': '', 'internal/log': '' },
   // Test helpers build whole Apps; only test files import them (checked below).
-  'internal/testkit': { 'internal/app': '', 'internal/config': '', 'internal/log': '' },
+  'internal/testkit': {
+    'internal/app': '',
+    'internal/config': '',
+    'internal/log': '',
+    'internal/whep': 'the in-memory WHEP rig mounts whepRoutes() with fakes of its interfaces',
+    'internal/stream': 'the rig\'s fake stream implements the hub\'s viewer interface',
+    'internal/webrtc': 'the rig\'s fake peer reports PeerStats',
+  },
 };
 
 /**
