@@ -97,6 +97,7 @@ export class App extends EventEmitter {
         registry: this.registry,
         createPeer,
         iceServers: w.iceServers,
+        ...(w.turn ? { turn: w.turn } : {}),
         maxBodyBytes: config.http.maxBodyBytes,
         timers: { handshakeTimeoutMs: w.handshakeTimeoutMs, disconnectGraceMs: w.disconnectGraceMs, rtcpTimeoutMs: w.rtcpTimeoutMs },
         log: log.child({ component: 'whep' }),

@@ -186,6 +186,13 @@ t.test('parseConfig() summarizes a bad ICE server in one problem', async (t) => 
   t.same(p, [{ path: '/webrtc/iceServers/0', message: 'must be a stun:/turn: URL string or an object with "urls"' }]);
 });
 
+t.test('parseConfig() validates webrtc.turn (TURN REST credentials) with JSON paths', async (t) => {
+  const ok = parseConfig({ ...minimal(), webrtc: { turn: { urls: ['turn:127.0.0.1:3478?transport=tcp'], secret: 'a-long-secret' } } });
+  t.equal(ok.webrtc.turn?.ttlS, 86400, 'ttlS defaults to a day');
+  t.same(paths(problemsOf(t, { ...minimal(), webrtc: { turn: { urls: ['stun:127.0.0.1'], secret: 'short', ttlS: 5 } } })), ['/webrtc/turn/secret', '/webrtc/turn/ttlS', '/webrtc/turn/urls/0']);
+  t.same(paths(problemsOf(t, { ...minimal(), webrtc: { turn: { urls: ['turn:127.0.0.1'] } } })), ['/webrtc/turn/secret']);
+});
+
 t.test('parseConfig() validates whep.requireIfMatch: a boolean, false by default', async (t) => {
   t.equal(parseConfig(minimal()).whep.requireIfMatch, false, 'default');
   t.ok(Object.isFrozen(parseConfig(minimal()).whep), 'frozen like every section');

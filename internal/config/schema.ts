@@ -53,6 +53,18 @@ export const configSchema = {
         disconnectGraceMs: { type: 'integer', minimum: 0, maximum: 60000, default: 5000 },
         rtcpTimeoutMs: { type: 'integer', minimum: 0, maximum: 600000, default: 15000 },
         shards: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
+        // A TURN server sharing a secret with whepd (coturn use-auth-secret): each answer gets
+        // fresh credentials that expire after ttlS.
+        turn: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['urls', 'secret'],
+          properties: {
+            urls: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^turns?:[^\\s]+$' } },
+            secret: { type: 'string', minLength: 8 },
+            ttlS: { type: 'integer', minimum: 60, maximum: 604800, default: 86400 },
+          },
+        },
       },
     },
     whep: {

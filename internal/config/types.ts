@@ -44,6 +44,8 @@ export interface Config {
     readonly rtcpTimeoutMs: number;
     /** Viewer peers live in this many child processes (0: in whepd's own process). */
     readonly shards: number;
+    /** TURN server with a shared secret: expiring credentials per answer (TURN REST API). */
+    readonly turn?: { readonly urls: readonly string[]; readonly secret: string; readonly ttlS: number };
   };
   readonly whep: {
     /** A trickle PATCH without If-Match gets 428 instead of being applied to the current ICE session. */

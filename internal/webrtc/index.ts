@@ -7,4 +7,6 @@ export { ViewerPeer } from './peer.js';
 export { holdBackCandidates } from './hold-candidates.js';
 export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerMedia, PeerStats } from './types.js';
 export { toRtcIceServers, iceServerLinks } from './ice-servers.js';
+export { mintTurnCredential, turnIceServer } from './turn-credentials.js';
+export type { TurnRestOptions } from './turn-credentials.js';
 export type { IceServerInput } from './ice-servers.js';

@@ -4,6 +4,7 @@
  * real peer; internal/app/whep-matrix.test.ts runs the same rows against a real App.
  */
 import t from 'tap';
+import { createHmac } from 'node:crypto';
 import { GatewayTimeoutError, RateLimitedError, UnauthorizedError } from '../errors/index.js';
 import { ANSWER, FRAG, FakePeer, OWN, RESTART, SDP, cand, noH264, offer, post, rig, withSession } from '../testkit/index.js';
 import type { Rig } from '../testkit/index.js';
@@ -214,6 +215,24 @@ t.test('OPTIONS 204 (no auth, no rate limit), HEAD 200, GET 204; 404 on an unkno
   t.equal(get.headers.get('accept-post'), 'application/sdp');
   t.equal((await open.request('/whep/nope')).status, 404);
   t.equal((await r.request('/whep/demo')).status, 401, 'GET needs the token; only OPTIONS is exempt');
+});
+
+t.test('webrtc.turn: each 201 and each plain OPTIONS carries a fresh expiring TURN credential, never the secret', async (t) => {
+  const r = rig(t, { turn: { urls: ['turn:127.0.0.1:3478?transport=tcp'], secret: 'shared-with-coturn', ttlS: 600 } });
+  const before = Math.floor(Date.now() / 1000);
+  const res = await post(r);
+  const link = res.headers.get('link') ?? '';
+  const id = (res.headers.get('location') ?? '').split('/').pop();
+  const m = /^<turn:127\.0\.0\.1:3478\?transport=tcp>; rel="ice-server"; username="(\d+):([^"]+)"; credential="([^"]+)"; credential-type="password"$/.exec(link);
+  t.ok(m, link);
+  t.ok(Number(m?.[1]) >= before + 600 && Number(m?.[1]) <= before + 601, 'expires ttlS from now');
+  t.equal(m?.[2], id, 'the username names the session');
+  t.equal(m?.[3], createHmac('sha1', 'shared-with-coturn').update(`${m?.[1]}:${m?.[2]}`).digest('base64'), 'HMAC-SHA1 of the username, base64');
+  t.notMatch(link, /shared-with-coturn/);
+  const a = (await r.request('/whep/demo', { method: 'OPTIONS' })).headers.get('link');
+  const b = (await r.request('/whep/demo', { method: 'OPTIONS' })).headers.get('link');
+  t.match(a, /rel="ice-server"; username="\d+:[A-Za-z0-9_-]{22}"/, 'a plain OPTIONS gets one too');
+  t.not(a, b, 'each is minted afresh');
 });
 
 t.test('a plain OPTIONS lists the ICE servers (RFC 9725 section 4.6); a preflight never does; behind auth only with a valid token', async (t) => {

@@ -10,12 +10,12 @@ import {
   OverloadedError,
   StreamNotLiveError,
 } from '../errors/index.js';
-import { planAnswer, iceServerLinks } from '../webrtc/index.js';
-import type { IceServerInput } from '../webrtc/index.js';
+import { planAnswer, iceServerLinks, turnIceServer } from '../webrtc/index.js';
+import type { IceServerInput, TurnRestOptions } from '../webrtc/index.js';
 import { bodyCap, bodyText, requireContentType } from './body.js';
 import { checkPatchPrecondition } from './patch-precondition.js';
 import { parseSdpFragment } from './sdpfrag.js';
-import { Session } from './session.js';
+import { Session, newResourceId } from './session.js';
 import type { SessionTimers } from './session.js';
 import type { SessionRegistry } from './registry.js';
 import type { PeerFactory, StreamDirectory, WhepObserver } from './types.js';
@@ -27,6 +27,8 @@ export interface WhepRoutesOptions {
   registry: SessionRegistry;
   createPeer: PeerFactory;
   iceServers: readonly IceServerInput[];
+  /** A TURN server sharing a secret with whepd: each answer (and plain OPTIONS) gets fresh credentials. */
+  turn?: TurnRestOptions;
   maxBodyBytes: number;
   timers: SessionTimers;
   log: Logger;
@@ -56,7 +58,9 @@ export interface WhepEnv {
 export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
   const app = new Hono<WhepEnv>();
   const log = o.log;
-  const links = iceServerLinks(o.iceServers);
+  const staticLinks = iceServerLinks(o.iceServers);
+  // The static servers, plus the TURN server with a credential minted for `id` (never the secret).
+  const links = (id: string): string[] => (o.turn ? [...staticLinks, ...iceServerLinks([turnIceServer(o.turn, id)])] : staticLinks);
   const maxCandidates = o.maxCandidatesPerPatch ?? 64;
 
   // Count every POST, PATCH and DELETE outcome, errors included (the error handler has produced
@@ -103,8 +107,8 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
   app.options('/whep/:stream', async (c) => {
     const s = stream(c.req.param('stream'));
     const headers = new Headers({ Allow: 'OPTIONS, GET, HEAD, POST', 'Accept-Post': SDP, 'Access-Control-Max-Age': '86400' });
-    if (c.req.header('access-control-request-method') === undefined && links.length > 0 && (await mayHaveIceServers(s.id, c.req.header('authorization')))) {
-      for (const l of links) headers.append('Link', l);
+    if (c.req.header('access-control-request-method') === undefined && (staticLinks.length > 0 || o.turn) && (await mayHaveIceServers(s.id, c.req.header('authorization')))) {
+      for (const l of links(newResourceId())) headers.append('Link', l);
     }
     return new Response(null, { status: 204, headers });
   });
@@ -165,7 +169,7 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
         Location: `/whep/${encodeURIComponent(s.id)}/${session.id}`,
         ETag: session.etag,
       });
-      for (const l of links) headers.append('Link', l);
+      for (const l of links(session.id)) headers.append('Link', l);
       return new Response(session.answerSdp, { status: 201, headers });
     },
   );
