@@ -3,7 +3,9 @@
  * streams, the session registry and the HTTP server; closes in phases (see close()).
  */
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
@@ -49,7 +51,7 @@ export class App extends EventEmitter {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(config: Config, log: Logger, shards: ShardPool | undefined) {
+  private constructor(config: Config, log: Logger, shards: ShardPool | undefined, advertised: readonly string[]) {
     super();
     this.config = config;
     this.#log = log;
@@ -60,7 +62,7 @@ export class App extends EventEmitter {
     this.registry = new SessionRegistry(config.limits);
     const directory: StreamDirectory = { get: (id) => streams.get(id), list: () => [...streams.values()] };
     const w = config.webrtc;
-    const net = App.#peerNetwork(config);
+    const net = App.#peerNetwork(config, advertised);
     const createPeer: PeerFactory = (offer, plan, ids, stream) =>
       shards ? shards.createPeer(stream.id, offer, plan, ids) : ViewerPeer.answer(offer, plan, ids, stream.media, net);
     this.#authorizer = App.#buildAuthorizer(config);
@@ -118,7 +120,7 @@ export class App extends EventEmitter {
     this.http = http;
   }
 
-  static #peerNetwork(config: Config): PeerNetworkOptions {
+  static #peerNetwork(config: Config, advertised: readonly string[]): PeerNetworkOptions {
     const w = config.webrtc;
     return {
       iceServers: w.iceServers,
@@ -126,7 +128,28 @@ export class App extends EventEmitter {
       ...(w.bindAddress ? { bindAddress: w.bindAddress } : {}),
       ...(w.portRangeBegin !== undefined ? { portRangeBegin: w.portRangeBegin } : {}),
       ...(w.portRangeEnd !== undefined ? { portRangeEnd: w.portRangeEnd } : {}),
+      ...(w.udpPort !== undefined ? { udpPort: w.udpPort } : {}),
+      ...(advertised.length > 0 ? { advertisedAddresses: advertised, advertiseOnly: w.advertiseOnly } : {}),
     };
+  }
+
+  /**
+   * The advertised addresses as IP literals: browsers such as Firefox fail on a name in a
+   * candidate, so whepd resolves names itself, once at start (webrtc changes need a restart).
+   */
+  static async #resolveAdvertised(config: Config): Promise<string[]> {
+    const out: string[] = [];
+    for (const a of config.webrtc.advertisedAddresses) {
+      if (isIP(a) !== 0) out.push(a);
+      else {
+        try {
+          for (const r of await lookup(a, { all: true })) out.push(r.address);
+        } catch (err) {
+          throw new Error(`webrtc.advertisedAddresses: cannot resolve ${a} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+        }
+      }
+    }
+    return [...new Set(out)];
   }
 
   static #buildAuthorizer(config: Config): Authorizer {
@@ -220,10 +243,11 @@ export class App extends EventEmitter {
   /** Builds everything, starts every stream, and listens. Rejects if the HTTP port cannot be bound. */
   static async start(config: Config, log: Logger): Promise<App> {
     const count = config.webrtc.shards;
-    const shards = count > 0 ? await ShardPool.start({ count, net: App.#peerNetwork(config), log: log.child({ component: 'shard' }) }) : undefined;
+    const advertised = await App.#resolveAdvertised(config);
+    const shards = count > 0 ? await ShardPool.start({ count, net: App.#peerNetwork(config, advertised), log: log.child({ component: 'shard' }) }) : undefined;
     let app: App;
     try {
-      app = new App(config, log, shards);
+      app = new App(config, log, shards, advertised);
     } catch (err) {
       // E.g. a bad RS256 PEM: the shards already forked would otherwise keep running.
       await shards?.close();

@@ -193,6 +193,16 @@ t.test('parseConfig() validates webrtc.turn (TURN REST credentials) with JSON pa
   t.same(paths(problemsOf(t, { ...minimal(), webrtc: { turn: { urls: ['turn:127.0.0.1'] } } })), ['/webrtc/turn/secret']);
 });
 
+t.test('parseConfig() checks udpPort, advertisedAddresses and advertiseOnly with JSON paths', async (t) => {
+  const ok = parseConfig({ ...minimal(), webrtc: { udpPort: 8189, advertisedAddresses: ['203.0.113.7', '2001:db8::7', 'edge.example.com'], advertiseOnly: true } });
+  t.equal(ok.webrtc.udpPort, 8189);
+  t.same(parseConfig(minimal()).webrtc.advertisedAddresses, [], 'none by default');
+  t.same(problemsOf(t, { ...minimal(), webrtc: { udpPort: 8189, portRangeBegin: 40000, portRangeEnd: 40999 } }).map((p) => p.path), ['/webrtc/udpPort']);
+  t.same(problemsOf(t, { ...minimal(), webrtc: { advertisedAddresses: ['203.0.113.7', 'not a host!'] } }).map((p) => p.path), ['/webrtc/advertisedAddresses/1']);
+  t.same(problemsOf(t, { ...minimal(), webrtc: { advertiseOnly: true } }).map((p) => p.path), ['/webrtc/advertiseOnly']);
+  t.same(problemsOf(t, { ...minimal(), webrtc: { udpPort: 80 } }).map((p) => p.path), ['/webrtc/udpPort']);
+});
+
 t.test('parseConfig() validates whep.requireIfMatch: a boolean, false by default', async (t) => {
   t.equal(parseConfig(minimal()).whep.requireIfMatch, false, 'default');
   t.ok(Object.isFrozen(parseConfig(minimal()).whep), 'frozen like every section');

@@ -1,4 +1,5 @@
 /** Loading a config: read, parse, validate with ajv (defaults filled in), cross-check, freeze. */
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
@@ -74,6 +75,24 @@ function summarize(errors: readonly ErrorObject[]): ConfigProblem[] {
   return problems;
 }
 
+// A DNS name as RFC 1123 allows it: dot-separated labels of letters, digits and inner hyphens.
+const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** The mux port, the advertised addresses and the flag that needs them. */
+function networkProblems(w: Config['webrtc']): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (w.udpPort !== undefined && w.portRangeBegin !== undefined) {
+    problems.push({ path: '/webrtc/udpPort', message: 'set either udpPort (one port for every viewer) or portRangeBegin/portRangeEnd, not both' });
+  }
+  (w.advertisedAddresses ?? []).forEach((a, i) => {
+    if (isIP(a) === 0 && !DNS_NAME.test(a)) problems.push({ path: `/webrtc/advertisedAddresses/${i}`, message: `must be an IPv4/IPv6 address or a DNS name, got ${JSON.stringify(a)}` });
+  });
+  if (w.advertiseOnly && (w.advertisedAddresses ?? []).length === 0) {
+    problems.push({ path: '/webrtc/advertiseOnly', message: 'needs webrtc.advertisedAddresses: with none, the answer would carry no candidate' });
+  }
+  return problems;
+}
+
 function crossCheck(cfg: Config): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   if (typeof cfg.http?.listen === 'string' && !parseListen(cfg.http.listen)) {
@@ -85,6 +104,7 @@ function crossCheck(cfg: Config): ConfigProblem[] {
   } else if (portRangeBegin !== undefined && portRangeEnd !== undefined && portRangeBegin > portRangeEnd) {
     problems.push({ path: '/webrtc/portRangeEnd', message: `must be >= portRangeBegin (${portRangeBegin})` });
   }
+  problems.push(...networkProblems(cfg.webrtc));
   if (cfg.limits.viewersPerStream > cfg.limits.viewersTotal) {
     problems.push({ path: '/limits/viewersPerStream', message: `must be <= viewersTotal (${cfg.limits.viewersTotal})` });
   }

@@ -38,6 +38,12 @@ export interface Config {
     readonly iceServers: readonly IceServerConfig[];
     readonly portRangeBegin?: number;
     readonly portRangeEnd?: number;
+    /** One UDP port for every viewer peer (ICE UDP mux); shard k uses udpPort + k. */
+    readonly udpPort?: number;
+    /** Public IPs or DNS names announced as host candidates with the gathered ports (1:1 NAT). */
+    readonly advertisedAddresses: readonly string[];
+    /** Announce only the advertised addresses. */
+    readonly advertiseOnly: boolean;
     readonly gatheringTimeoutMs: number;
     readonly handshakeTimeoutMs: number;
     readonly disconnectGraceMs: number;

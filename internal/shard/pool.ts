@@ -139,7 +139,9 @@ export class ShardPool {
         clearTimeout(timer);
         reject(new Error(`shard ${index} exited while starting (code ${code})`));
       });
-      shard.send({ t: 'init', net: this.#net });
+      // Several processes cannot share one mux port: shard k takes udpPort + k.
+      const net = this.#net.udpPort === undefined ? this.#net : { ...this.#net, udpPort: this.#net.udpPort + index };
+      shard.send({ t: 'init', net });
     });
     const socket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {

@@ -5,6 +5,7 @@ export { parseCandidate, checkCandidate, checkSdpCandidates } from './candidate.
 export type { IceCandidate, CandidateType } from './candidate.js';
 export { ViewerPeer } from './peer.js';
 export { holdBackCandidates } from './hold-candidates.js';
+export { advertiseCandidates } from './advertise.js';
 export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerMedia, PeerStats } from './types.js';
 export { toRtcIceServers, iceServerLinks } from './ice-servers.js';
 export { mintTurnCredential, turnIceServer } from './turn-credentials.js';

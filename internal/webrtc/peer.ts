@@ -14,6 +14,7 @@ import { toRtcIceServers } from './ice-servers.js';
 import { RTP_HEADER_BYTES, nackedSequences, setPayloadType } from '../rtp/index.js';
 import { SENDER_REPORT_INTERVAL_MS, sendSenderReport } from './sender-reports.js';
 import { CANDIDATE_HOLD_MS, holdBackCandidates } from './hold-candidates.js';
+import { advertiseCandidates } from './advertise.js';
 import type { PeerMedia, PeerNetworkOptions, PeerState, PeerStats, TrackIdentity } from './types.js';
 
 const { PeerConnection: PeerConnectionCtor, Video, Audio } = nodeDataChannel;
@@ -36,6 +37,8 @@ export class ViewerPeer extends EventEmitter {
   #heldCandidates: { candidate: string; mid: string }[] = [];
   #releaseTimer: NodeJS.Timeout | undefined;
   #media: PeerMedia | undefined;
+  #advertised: readonly string[] = [];
+  #advertiseOnly = false;
   #videoSsrc = 0;
   #videoPt = 0;
   // Reused for every NACK this peer gets (RTCP is per viewer, about once a second).
@@ -76,6 +79,12 @@ export class ViewerPeer extends EventEmitter {
     if (net.bindAddress) config.bindAddress = net.bindAddress;
     if (net.portRangeBegin !== undefined) config.portRangeBegin = net.portRangeBegin;
     if (net.portRangeEnd !== undefined) config.portRangeEnd = net.portRangeEnd;
+    if (net.udpPort !== undefined) {
+      // One socket for every peer of this process: libjuice demultiplexes by ICE credentials.
+      config.enableIceUdpMux = true;
+      config.portRangeBegin = net.udpPort;
+      config.portRangeEnd = net.udpPort;
+    }
     const pc = new PeerConnectionCtor(`viewer-${++peerSeq}`, config);
     let peer: ViewerPeer | undefined;
     try {
@@ -91,6 +100,8 @@ export class ViewerPeer extends EventEmitter {
       const audio = pc.addTrack(audioDesc);
       peer = new ViewerPeer(pc, video, audio);
       peer.#media = media;
+      peer.#advertised = net.advertisedAddresses ?? [];
+      peer.#advertiseOnly = net.advertiseOnly === true;
       peer.#videoSsrc = ids.video.ssrc;
       peer.#videoPt = plan.video.payloadType;
       peer.#ids = ids;
@@ -230,7 +241,7 @@ export class ViewerPeer extends EventEmitter {
 
   /** The local SDP answer (complete with candidates once `answer()` resolved). */
   get answerSdp(): string {
-    return this.#pc.localDescription()?.sdp ?? '';
+    return advertiseCandidates(this.#pc.localDescription()?.sdp ?? '', this.#advertised, this.#advertiseOnly);
   }
 
   /** True once the video track is open and can take packets. */

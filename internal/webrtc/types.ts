@@ -10,6 +10,12 @@ export interface PeerNetworkOptions {
   portRangeEnd?: number;
   /** Bound on waiting for ICE gathering before answering (504 when exceeded). */
   gatheringTimeoutMs: number;
+  /** Every peer shares this one UDP port (libdatachannel's ICE UDP mux); wins over the port range. */
+  udpPort?: number;
+  /** IP literals added to the answer as host candidates with the gathered ports (1:1 NAT). */
+  advertisedAddresses?: readonly string[];
+  /** Only the advertised addresses go in the answer, none of the gathered candidates. */
+  advertiseOnly?: boolean;
 }
 
 /** The SSRC and naming the answer announces for one outgoing track. */
