@@ -24,6 +24,8 @@ export interface AdminSession {
 export interface AdminRoutesOptions {
   streams(): StreamStatus[];
   sessions(): AdminSession[];
+  /** Ends a kicked session; default close() at once (the app sends `reconnect` first). */
+  endSession?(s: AdminSession, reason: string): void;
   restartStream(id: string): boolean;
   /** Prometheus exposition and its content type. */
   metrics(): Promise<{ body: string; contentType: string }>;
@@ -102,7 +104,8 @@ export function adminRoutes(o: AdminRoutesOptions): Hono {
   app.delete('/api/sessions/:id', (c) => {
     const s = o.sessions().find((x) => x.id === c.req.param('id'));
     if (!s) throw new NotFoundError('no such session');
-    s.close('kicked by the admin API');
+    if (o.endSession) o.endSession(s, 'kicked by the admin API');
+    else s.close('kicked by the admin API');
     return c.body(null, 204);
   });
 

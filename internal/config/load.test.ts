@@ -33,7 +33,7 @@ t.test('parseConfig() fills every default on a minimal config', async (t) => {
   t.same(cfg.http.corsOrigins, ['*']);
   t.has(cfg.limits, { viewersPerStream: 8, viewersTotal: 32 });
   t.has(cfg.log, { level: 'info' });
-  t.has(cfg.webrtc, { gatheringTimeoutMs: 5000, handshakeTimeoutMs: 10000, disconnectGraceMs: 5000 });
+  t.has(cfg.webrtc, { gatheringTimeoutMs: 5000, handshakeTimeoutMs: 10000, disconnectGraceMs: 5000, reconnectDelayMs: 1000 });
   t.same(cfg.webrtc.iceServers, []);
   t.has(cfg.ffmpeg, {
     path: 'ffmpeg',

@@ -48,7 +48,8 @@ export interface SessionInit {
 
 /**
  * A viewer session. Implements StreamViewer so the stream can feed it directly. Emits `close`
- * (reason) once and `videoStarted` (ms from POST to the first keyframe packet) once.
+ * (reason) once, `videoStarted` (ms from POST to the first keyframe packet) once, and
+ * `streamEnded` (StreamEndReason) just before a close its stream caused.
  */
 export class Session extends EventEmitter implements StreamViewer {
   readonly id = newResourceId();
@@ -207,6 +208,8 @@ export class Session extends EventEmitter implements StreamViewer {
   }
 
   streamEnded(reason: StreamEndReason): void {
+    // Heard by the events extension, which tells the player `inactive` before the session ends.
+    this.emit('streamEnded', reason);
     this.close(`stream ended (${reason.kind}): ${reason.message}`);
   }
 
