@@ -7,3 +7,5 @@ export { answerTrack } from './sdp.js';
 export { spsSize, spsSizeFromPayload } from './h264-sps.js';
 export { StunServer } from './stun-server.js';
 export { freePort, processRunning } from './process.js';
+export { EventClient } from './event-client.js';
+export type { ReceivedEvent } from './event-client.js';
