@@ -17,7 +17,18 @@ export interface AdminSession {
   readonly peerState: string;
   readonly bytesSent: number;
   readonly rttMs: number | undefined;
+  readonly quality?: AdminReception | undefined;
   close(reason: string): void;
+}
+
+/** A viewer's reception from its RTCP, as the admin API shows it (webrtc's ViewerQuality fits). */
+export interface AdminReception {
+  video?: { fractionLost: number; packetsLost: number; jitterMs: number };
+  audio?: { fractionLost: number; packetsLost: number; jitterMs: number };
+  rttMs?: number;
+  nacks: number;
+  plis: number;
+  receiverReports: number;
 }
 
 /** What the operator routes read and act on. */
@@ -96,7 +107,9 @@ export function adminRoutes(o: AdminRoutesOptions): Hono {
         state: s.peerState,
         ageMs: now - s.createdAt,
         bytesSent: s.bytesSent,
-        rttMs: s.rttMs ?? null,
+        // The viewer's own LSR/DLSR round trip first; libdatachannel's figure when it has none.
+        rttMs: s.quality?.rttMs ?? s.rttMs ?? null,
+        quality: s.quality ?? null,
       })),
     );
   });

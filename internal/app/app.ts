@@ -72,6 +72,7 @@ export class App extends EventEmitter {
     this.#rateLimiter = new RateLimiter(config.rateLimit);
     this.metrics = new Metrics({
       streams: () => [...streams.values()].map((s) => s.status()),
+      viewers: () => this.registry.list(),
       ...(shards ? { shards: () => ({ viewers: shards.load, restarts: shards.restarts }) } : {}),
     });
     const http = new Hono();

@@ -56,6 +56,9 @@ export interface ReceivedSenderReport {
   octets: number;
   /** CNAME from the SDES that came with it, if any. */
   cname: string | undefined;
+  /** NTP middle 32 bits, what a receiver report echoes as LSR, and when it arrived (performance.now()). */
+  lsr: number;
+  receivedAt: number;
 }
 
 /** The HTTP answer to the POST. */
@@ -82,6 +85,8 @@ function parseSenderReport(kind: 'video' | 'audio', msg: Buffer): ReceivedSender
     packets: msg.readUInt32BE(20),
     octets: msg.readUInt32BE(24),
     cname,
+    lsr: msg.readUInt32BE(10),
+    receivedAt: performance.now(),
   };
 }
 

@@ -5,6 +5,7 @@ export { parseCandidate, checkCandidate, checkSdpCandidates } from './candidate.
 export type { IceCandidate, CandidateType } from './candidate.js';
 export { ViewerPeer } from './peer.js';
 export { holdBackCandidates } from './hold-candidates.js';
-export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerMedia, PeerStats } from './types.js';
+export type { PeerNetworkOptions, TrackIdentity, PeerState, PeerMedia, PeerStats, TrackReception, ViewerQuality } from './types.js';
+export { ReceptionQuality } from './quality.js';
 export { toRtcIceServers, iceServerLinks } from './ice-servers.js';
 export type { IceServerInput } from './ice-servers.js';

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { OfferPlan, PeerState } from '../webrtc/index.js';
+import type { OfferPlan, PeerState, ViewerQuality } from '../webrtc/index.js';
 import type { StreamEndReason, StreamViewer } from '../stream/index.js';
 import type { SessionPeer } from './types.js';
 
@@ -205,6 +205,11 @@ export class Session extends EventEmitter implements StreamViewer {
   /** Round-trip time in ms, when libdatachannel measured one. */
   get rttMs(): number | undefined {
     return this.#peer.stats().rttMs;
+  }
+
+  /** The viewer's reception from its RTCP (loss, jitter, RTT, NACKs, PLIs), once it reported. */
+  get quality(): ViewerQuality | undefined {
+    return this.#peer.stats().quality;
   }
 
   streamEnded(reason: StreamEndReason): void {
