@@ -268,6 +268,7 @@ t.test('SessionEvents.endWithReconnect() tells subscribers to POST again, then e
   t.ok(Date.now() - started >= 280, 'closed after reconnectDelayMs');
   t.equal(r.registry.total, 0);
   t.equal(await sse.ended(), true);
+  t.match(sse.text(), /event: reconnect\ndata: [^\n]*\n\n$/, 'nothing after reconnect, though the count changed twice');
 });
 
 t.test('a heartbeat comment keeps idle event streams open', async (t) => {

@@ -40,6 +40,7 @@ export class EventStream extends EventEmitter {
   readonly events: ReadonlySet<WhepEventName>;
   #sink: EventSink | undefined;
   #unread = 0;
+  #reconnecting = false;
   #closed = false;
 
   constructor(events: readonly WhepEventName[]) {
@@ -74,9 +75,11 @@ export class EventStream extends EventEmitter {
     if (this.#sink === sink) this.#sink = undefined;
   }
 
-  /** Sends `event` if subscribed and connected. */
+  /** Sends `event` if subscribed and connected; nothing follows a `reconnect` (the session is ending). */
   send(event: WhepEventName, data: unknown): void {
-    if (this.events.has(event)) this.#write(sseEvent(event, data));
+    if (this.#reconnecting || !this.events.has(event)) return;
+    if (event === 'reconnect') this.#reconnecting = true;
+    this.#write(sseEvent(event, data));
   }
 
   /** Sends a heartbeat comment if connected. */
