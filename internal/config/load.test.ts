@@ -330,3 +330,10 @@ t.test('loadConfig() reads and validates a file', async (t) => {
   t.equal(e3.problems[0]?.path, '/');
   t.match(e3.problems[0]?.message, /^cannot read file: .*ENOENT/);
 });
+
+t.test('parseConfig() bounds webrtc.reconnectDelayMs to the 5 s shutdown budget', async (t) => {
+  const base = { streams: [{ id: 'a', input: 'a.mp4' }] };
+  t.equal(parseConfig({ ...base, webrtc: { reconnectDelayMs: 0 } }).webrtc.reconnectDelayMs, 0);
+  const problems = problemsOf(t, { ...base, webrtc: { reconnectDelayMs: 3001 } });
+  t.same(paths(problems), ['/webrtc/reconnectDelayMs']);
+});

@@ -52,7 +52,7 @@ export const configSchema = {
         handshakeTimeoutMs: { type: 'integer', minimum: 500, maximum: 300000, default: 10000 },
         disconnectGraceMs: { type: 'integer', minimum: 0, maximum: 60000, default: 5000 },
         rtcpTimeoutMs: { type: 'integer', minimum: 0, maximum: 600000, default: 15000 },
-        reconnectDelayMs: { type: 'integer', minimum: 0, maximum: 30000, default: 1000 },
+        reconnectDelayMs: { type: 'integer', minimum: 0, maximum: 3000, default: 1000 },
         shards: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
       },
     },
