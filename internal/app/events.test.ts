@@ -92,3 +92,22 @@ t.test('a reload that restarts a stream sends reconnect to its viewers; the kept
   t.equal(app.registry.countFor('a'), 0, 'the old stream\'s session ended');
   t.equal(app.registry.countFor('b'), 1);
 });
+
+t.test('an admin kick sends reconnect, then ends the session after reconnectDelayMs', async (t) => {
+  const token = 'events-test-admin-token-0123';
+  const app = await startTestApp({ admin: { token }, webrtc: { reconnectDelayMs: 300 } });
+  t.teardown(() => app.close());
+  await waitLive(app, 'demo');
+  const v = await WhepClient.connect({ endpoint: `${app.url}/whep/demo` });
+  t.teardown(() => v.close());
+  const ev = await EventClient.open(app.url, v.post!.headers, ['reconnect']);
+  t.teardown(() => ev.close());
+  const [session] = app.registry.list();
+  const kickedAt = Date.now();
+  const res = await fetch(`${app.url}/api/sessions/${session!.id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+  t.equal(res.status, 204);
+  await ev.waitFor(() => ev.ended, 3000, 'the event stream to end');
+  t.same(ev.events.map((e) => [e.event, e.data]), [['reconnect', { url: '/whep/demo', reason: 'kicked by the admin API' }]]);
+  t.equal(session!.closeReason, 'kicked by the admin API');
+  t.ok(Date.now() - kickedAt >= 250, 'the session lived on for the delay');
+});
