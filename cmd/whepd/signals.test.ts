@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, processRunning } from '../../internal/testkit/index.js';
+import { EventClient, freePort, processRunning } from '../../internal/testkit/index.js';
 
 /** FFmpeg processes whose parent is `pid` (ffprobe runs and exits around them, so filter by name). */
 function ffmpegChildren(pid: number): number[] {
@@ -77,4 +77,40 @@ t.test('whepd reloads on SIGHUP, rejects a bad config, and drains on SIGTERM', a
   t.ok(pids.every((p) => !processRunning(p)), 'no FFmpeg of it remains');
   t.match(result.all, /config reload rejected/, 'the rejection is logged');
   t.match(result.all, /\/streams\/0\/id/, 'with the JSON path of the problem');
+});
+
+t.test('SIGTERM sends reconnect to every event stream before whepd ends the sessions and exits', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'whepd-signals-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  const file = join(dir, 'config.json');
+  // The captured offer's session never connects: a long handshake timeout keeps it until SIGTERM.
+  writeFileSync(file, JSON.stringify({
+    http: { listen: `127.0.0.1:${port}` },
+    webrtc: { bindAddress: '127.0.0.1', handshakeTimeoutMs: 60000, reconnectDelayMs: 500 },
+    streams: [{ id: 'one', input: 'fixtures/media/demo.mp4', loop: true }],
+  }));
+  const proc = execa('node', ['--import=tsx', 'cmd/whepd/main.ts', '--config', file], { reject: false, all: true, buffer: true });
+  t.teardown(() => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await until(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 15000, 'whepd to be ready');
+  const offer = readFileSync('fixtures/offers/chromium-recvonly.sdp', 'utf8');
+  const events: EventClient[] = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`${base}/whep/one`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+    t.equal(res.status, 201);
+    events.push(await EventClient.open(base, res.headers, ['reconnect']));
+  }
+  t.teardown(() => events.forEach((e) => e.close()));
+  const stoppedAt = Date.now();
+  proc.kill('SIGTERM');
+  const result = await proc;
+  t.equal(result.exitCode, 0);
+  t.ok(Date.now() - stoppedAt < 5000, 'exited within 5 s');
+  for (const e of events) {
+    t.same(e.events.map((x) => [x.event, x.data]), [['reconnect', { url: '/whep/one', reason: 'whepd is shutting down' }]]);
+    t.ok(e.ended, 'the event stream ended');
+  }
 });

@@ -161,17 +161,18 @@ async function main(): Promise<number> {
       return `p50 ${p50.toFixed(0)} ms, max ${max.toFixed(0)} ms; all: ${ttffs.map((t) => t.toFixed(0)).join(' ')}`;
     });
 
-    // 9. FFmpeg killed mid-play: the page says "not live" and recovers by itself.
-    await checks.run('stream killed mid-play: player shows "not live" and recovers', 45000, async () => {
+    // 9. FFmpeg killed mid-play: the page hears `inactive`, says "offline", and recovers by itself.
+    await checks.run('stream killed mid-play: player shows "offline, waiting for the stream" and recovers', 45000, async () => {
       const p = await openPlayer(ctx!, `${base}/play/demo`);
       try {
-        await waitPlayer(p, (s) => s.state === 'playing', 10000, 'playing before the kill');
+        const before = await waitPlayer(p, (s) => s.state === 'playing' && s.viewers !== undefined, 10000, 'playing before the kill, with a viewer count');
+        expect(before.events[0] === 'active' && before.viewers! >= 1, `events ${JSON.stringify(before.events)}, viewers ${before.viewers}`);
         const pids = ffmpegChildren(whepd!.pid, 'demo.mp4');
         expect(pids.length === 1, `expected one ffmpeg for demo.mp4 under whepd ${whepd!.pid}, found ${JSON.stringify(pids)}`);
         process.kill(pids[0]!, 'SIGKILL');
         const killedAt = Date.now();
-        const down = await waitPlayer(p, (s) => s.history.some((h) => /not live/.test(h)), 15000, '"not live" message');
-        const msg = down.history.find((h) => /not live/.test(h));
+        const down = await waitPlayer(p, (s) => s.events.includes('inactive') && s.history.some((h) => /^offline, waiting for the stream/.test(h)), 15000, '`inactive` and the "offline" message');
+        const msg = down.history.find((h) => /^offline/.test(h));
         await waitPlayer(p, (s) => s.state === 'playing', 25000, 'playing again');
         const w = await p.evaluate(sampleStats, { ms: 1500, source: 'player' });
         const a = w.samples[0]?.framesDecoded ?? 0;

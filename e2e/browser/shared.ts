@@ -55,12 +55,22 @@ export interface PlayerState {
   history: string[];
   ttffMs: number | undefined;
   status: string;
+  /** Server-sent events the page heard, and the viewer count it shows. */
+  events: string[];
+  viewers: number | undefined;
 }
 
 export async function playerState(page: Page): Promise<PlayerState> {
   return page.evaluate(() => {
-    const p = (window as unknown as { whepPlayer?: { state: string; history: string[]; ttffMs?: number } }).whepPlayer;
-    return { state: p?.state ?? 'none', history: [...(p?.history ?? [])], ttffMs: p?.ttffMs, status: document.getElementById('status')?.textContent ?? '' };
+    const p = (window as unknown as { whepPlayer?: { state: string; history: string[]; ttffMs?: number; events?: string[]; viewers?: number } }).whepPlayer;
+    return {
+      state: p?.state ?? 'none',
+      history: [...(p?.history ?? [])],
+      ttffMs: p?.ttffMs,
+      status: document.getElementById('status')?.textContent ?? '',
+      events: [...(p?.events ?? [])],
+      viewers: p?.viewers,
+    };
   });
 }
 

@@ -17,13 +17,26 @@ export interface AdminSession {
   readonly peerState: string;
   readonly bytesSent: number;
   readonly rttMs: number | undefined;
+  readonly quality?: AdminReception | undefined;
   close(reason: string): void;
+}
+
+/** A viewer's reception from its RTCP, as the admin API shows it (webrtc's ViewerQuality fits). */
+export interface AdminReception {
+  video?: { fractionLost: number; packetsLost: number; jitterMs: number };
+  audio?: { fractionLost: number; packetsLost: number; jitterMs: number };
+  rttMs?: number;
+  nacks: number;
+  plis: number;
+  receiverReports: number;
 }
 
 /** What the operator routes read and act on. */
 export interface AdminRoutesOptions {
   streams(): StreamStatus[];
   sessions(): AdminSession[];
+  /** Ends a kicked session; default close() at once (the app sends `reconnect` first). */
+  endSession?(s: AdminSession, reason: string): void;
   restartStream(id: string): boolean;
   /** Prometheus exposition and its content type. */
   metrics(): Promise<{ body: string; contentType: string }>;
@@ -94,7 +107,9 @@ export function adminRoutes(o: AdminRoutesOptions): Hono {
         state: s.peerState,
         ageMs: now - s.createdAt,
         bytesSent: s.bytesSent,
-        rttMs: s.rttMs ?? null,
+        // The viewer's own LSR/DLSR round trip first; libdatachannel's figure when it has none.
+        rttMs: s.quality?.rttMs ?? s.rttMs ?? null,
+        quality: s.quality ?? null,
       })),
     );
   });
@@ -102,7 +117,8 @@ export function adminRoutes(o: AdminRoutesOptions): Hono {
   app.delete('/api/sessions/:id', (c) => {
     const s = o.sessions().find((x) => x.id === c.req.param('id'));
     if (!s) throw new NotFoundError('no such session');
-    s.close('kicked by the admin API');
+    if (o.endSession) o.endSession(s, 'kicked by the admin API');
+    else s.close('kicked by the admin API');
     return c.body(null, 204);
   });
 

@@ -25,8 +25,8 @@ export interface ReloadResult {
 import { LocalDelivery } from '../stream/index.js';
 import { LiveStream } from './live-stream.js';
 import { ViewerPeer } from '../webrtc/index.js';
-import { SessionRegistry, corsMiddleware, httpErrorHandler, whepRoutes } from '../whep/index.js';
-import type { PeerFactory, StreamDirectory } from '../whep/index.js';
+import { SessionEvents, SessionRegistry, corsMiddleware, httpErrorHandler, whepRoutes } from '../whep/index.js';
+import type { PeerFactory, Session, StreamDirectory } from '../whep/index.js';
 import { playerRoutes } from '../player/index.js';
 import { adminRoutes } from '../admin/index.js';
 import { Metrics } from '../metrics/index.js';
@@ -39,6 +39,8 @@ export class App extends EventEmitter {
   config: Config;
   readonly streams: ReadonlyMap<string, LiveStream>;
   readonly registry: SessionRegistry;
+  /** Event streams of the WHEP server-sent events extension, and planned reconnects. */
+  readonly events: SessionEvents;
   readonly http: Hono;
   readonly metrics: Metrics;
   readonly #log: Logger;
@@ -50,6 +52,8 @@ export class App extends EventEmitter {
   #draining = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Streams a reload took out of `streams` whose viewers are still being told to reconnect. */
+  readonly #retiring = new Set<LiveStream>();
 
   private constructor(config: Config, log: Logger, shards: ShardPool | undefined, advertised: readonly string[]) {
     super();
@@ -60,6 +64,7 @@ export class App extends EventEmitter {
     for (const s of config.streams) streams.set(s.id, this.#buildStream(s, config));
     this.streams = streams;
     this.registry = new SessionRegistry(config.limits);
+    this.events = new SessionEvents({ registry: this.registry, reconnectDelayMs: () => this.config.webrtc.reconnectDelayMs });
     const directory: StreamDirectory = { get: (id) => streams.get(id), list: () => [...streams.values()] };
     const w = config.webrtc;
     const net = App.#peerNetwork(config, advertised);
@@ -69,6 +74,7 @@ export class App extends EventEmitter {
     this.#rateLimiter = new RateLimiter(config.rateLimit);
     this.metrics = new Metrics({
       streams: () => [...streams.values()].map((s) => s.status()),
+      viewers: () => this.registry.list(),
       ...(shards ? { shards: () => ({ viewers: shards.load, restarts: shards.restarts }) } : {}),
     });
     const http = new Hono();
@@ -81,6 +87,7 @@ export class App extends EventEmitter {
       adminRoutes({
         streams: () => [...streams.values()].map((s) => s.status()),
         sessions: () => this.registry.list(),
+        endSession: (s, reason) => void this.endWithReconnect((x) => x.id === s.id, reason),
         restartStream: (id) => {
           const s = streams.get(id);
           if (!s?.pid) return false;
@@ -108,6 +115,7 @@ export class App extends EventEmitter {
         rateLimit: (key) => this.#rateLimiter.take(key),
         maxCandidatesPerPatch: config.limits.candidatesPerPatch,
         requireIfMatch: () => this.config.whep.requireIfMatch,
+        events: this.events,
         observer: {
           // Unknown stream names share one label so clients cannot grow the label set.
           answered: (method, id, status, ms) => this.metrics.answered(method, streams.has(id) ? id : '_unknown', status, ms),
@@ -208,8 +216,7 @@ export class App extends EventEmitter {
       if (next.streams.some((s) => s.id === id)) continue;
       const old = streams.get(id);
       streams.delete(id);
-      old?.close({ kind: 'stream-removed', message: 'the stream was removed from the config' });
-      if (old) stopping.push(old.stopped());
+      if (old) stopping.push(this.#retire(old, 'the stream was removed from the config'));
       result.removed.push(id);
     }
     for (const s of next.streams) {
@@ -220,8 +227,7 @@ export class App extends EventEmitter {
       }
       const old = streams.get(s.id);
       if (old) {
-        old.close({ kind: 'stream-removed', message: 'the stream was replaced by a reload with new settings' });
-        stopping.push(old.stopped());
+        stopping.push(this.#retire(old, 'the stream was replaced by a reload with new settings'));
         result.restarted.push(s.id);
       } else result.added.push(s.id);
       const fresh = this.#buildStream(s, next);
@@ -238,6 +244,27 @@ export class App extends EventEmitter {
     this.config = next;
     await Promise.all(stopping);
     return result;
+  }
+
+  /**
+   * Ends a stream a reload took out: its viewers (those there now, not the new stream's) get
+   * `reconnect` and end after webrtc.reconnectDelayMs, then the stream stops.
+   */
+  async #retire(old: LiveStream, message: string): Promise<void> {
+    this.#retiring.add(old);
+    await this.endWithReconnect((x) => x.streamId === old.id && !x.closed, `reload: ${message}`);
+    old.close({ kind: 'stream-removed', message });
+    await old.stopped();
+    this.#retiring.delete(old);
+  }
+
+  /**
+   * Planned end of the sessions `filter` picks: each event stream subscribed to `reconnect` is
+   * told to POST again, and those sessions close after webrtc.reconnectDelayMs (the others at
+   * once). Used by shutdown, reloads and admin kicks; a drain can call it too.
+   */
+  endWithReconnect(filter: (s: Session) => boolean, reason: string): Promise<number> {
+    return this.events.endWithReconnect(filter, reason);
   }
 
   /** Builds everything, starts every stream, and listens. Rejects if the HTTP port cannot be bound. */
@@ -294,7 +321,8 @@ export class App extends EventEmitter {
   }
 
   /**
-   * Shuts down in phases: refuse new sessions (503), close every session, stop every stream
+   * Shuts down in phases: refuse new sessions (503), tell players to reconnect (see
+   * endWithReconnect) and close every session, stop every stream
    * (FFmpeg SIGTERM then SIGKILL), close the HTTP server. Idempotent; resolves when all is gone.
    */
   close(): Promise<void> {
@@ -305,9 +333,13 @@ export class App extends EventEmitter {
   async #close(): Promise<void> {
     this.#closed = true;
     this.#draining = true;
+    await this.endWithReconnect(() => true, 'whepd is shutting down');
+    // POSTs that were past the draining check when close() began
     this.registry.closeAll('whepd is shutting down');
-    for (const s of this.streams.values()) s.close({ kind: 'shutdown', message: 'whepd is shutting down' });
-    await Promise.all([...this.streams.values()].map((s) => s.stopped()));
+    this.events.close();
+    const streams = [...this.streams.values(), ...this.#retiring];
+    for (const s of streams) s.close({ kind: 'shutdown', message: 'whepd is shutting down' });
+    await Promise.all(streams.map((s) => s.stopped()));
     await this.shards?.close();
     const server = this.#server;
     if (server) {

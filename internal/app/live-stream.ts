@@ -17,7 +17,7 @@ export interface LiveStreamOptions extends Omit<FfmpegSupervisorOptions, 'sink'>
   restartGraceMs?: number;
 }
 
-/** Emits `state` (StreamState) and `ingestReleased` (a run's sockets closed). */
+/** Emits `state` (StreamState), `viewers` (count) and `ingestReleased` (a run's sockets closed). */
 export class LiveStream extends EventEmitter {
   readonly id: string;
   readonly #hub: StreamHub;
@@ -36,6 +36,8 @@ export class LiveStream extends EventEmitter {
     this.#supervisor = new FfmpegSupervisor({ ...o, sink: this.#hub });
     this.#hub.on('viewers', (n: number) => this.#supervisor.viewersChanged(n));
     this.#hub.on('state', (s: StreamState) => this.emit('state', s));
+    // For the WHEP events extension's `viewercount`.
+    this.#hub.on('viewers', (n: number) => this.emit('viewers', n));
     this.#supervisor.on('ingestReleased', () => this.emit('ingestReleased'));
   }
 

@@ -60,7 +60,7 @@ t.test('WHEP matrix', async (t) => {
     t.match(body, /a=group:BUNDLE/);
   });
 
-  await t.test('Link headers: one per configured ICE server', async (t) => {
+  await t.test('Link headers: one per configured ICE server, then the server-sent events extension', async (t) => {
     const stun = await StunServer.start();
     t.teardown(() => stun.close());
     const linked = await startTestApp({ webrtc: { iceServers: [stun.url, { urls: [stun.url], username: 'u', credential: 'p' }] } });
@@ -69,9 +69,10 @@ t.test('WHEP matrix', async (t) => {
     const res = await linked.http.request('/whep/demo', { method: 'POST', headers: SDP, body: offer });
     t.equal(res.status, 201);
     const links = (res.headers.get('link') ?? '').split(/,\s*(?=<)/);
-    t.equal(links.length, 2, 'two Link values');
+    t.equal(links.length, 3, 'three Link values');
     t.equal(links[0], `<${stun.url}>; rel="ice-server"`);
     t.equal(links[1], `<${stun.url}>; rel="ice-server"; username="u"; credential="p"; credential-type="password"`);
+    t.match(links[2], /^<\/whep\/demo\/[A-Za-z0-9_-]{22}\/events>; rel="urn:ietf:params:whep:ext:core:server-sent-events"; events="active,inactive,viewercount,reconnect"$/);
     t.ok(stun.requests > 0, 'whepd asked the STUN server while gathering');
   });
 

@@ -33,7 +33,7 @@ t.test('parseConfig() fills every default on a minimal config', async (t) => {
   t.same(cfg.http.corsOrigins, ['*']);
   t.has(cfg.limits, { viewersPerStream: 8, viewersTotal: 32 });
   t.has(cfg.log, { level: 'info' });
-  t.has(cfg.webrtc, { gatheringTimeoutMs: 5000, handshakeTimeoutMs: 10000, disconnectGraceMs: 5000 });
+  t.has(cfg.webrtc, { gatheringTimeoutMs: 5000, handshakeTimeoutMs: 10000, disconnectGraceMs: 5000, reconnectDelayMs: 1000 });
   t.same(cfg.webrtc.iceServers, []);
   t.has(cfg.ffmpeg, {
     path: 'ffmpeg',
@@ -346,4 +346,11 @@ t.test('loadConfig() reads and validates a file', async (t) => {
   t.type(e3, ConfigError);
   t.equal(e3.problems[0]?.path, '/');
   t.match(e3.problems[0]?.message, /^cannot read file: .*ENOENT/);
+});
+
+t.test('parseConfig() bounds webrtc.reconnectDelayMs to the 5 s shutdown budget', async (t) => {
+  const base = { streams: [{ id: 'a', input: 'a.mp4' }] };
+  t.equal(parseConfig({ ...base, webrtc: { reconnectDelayMs: 0 } }).webrtc.reconnectDelayMs, 0);
+  const problems = problemsOf(t, { ...base, webrtc: { reconnectDelayMs: 3001 } });
+  t.same(paths(problems), ['/webrtc/reconnectDelayMs']);
 });

@@ -55,6 +55,7 @@ export const configSchema = {
         handshakeTimeoutMs: { type: 'integer', minimum: 500, maximum: 300000, default: 10000 },
         disconnectGraceMs: { type: 'integer', minimum: 0, maximum: 60000, default: 5000 },
         rtcpTimeoutMs: { type: 'integer', minimum: 0, maximum: 600000, default: 15000 },
+        reconnectDelayMs: { type: 'integer', minimum: 0, maximum: 3000, default: 1000 },
         shards: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
         // A TURN server sharing a secret with whepd (coturn use-auth-secret): each answer gets
         // fresh credentials that expire after ttlS.

@@ -48,6 +48,8 @@ export interface Config {
     readonly handshakeTimeoutMs: number;
     readonly disconnectGraceMs: number;
     readonly rtcpTimeoutMs: number;
+    /** After a `reconnect` event, how long the session lives on before whepd closes it. */
+    readonly reconnectDelayMs: number;
     /** Viewer peers live in this many child processes (0: in whepd's own process). */
     readonly shards: number;
     /** TURN server with a shared secret: expiring credentials per answer (TURN REST API). */

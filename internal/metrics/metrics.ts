@@ -11,6 +11,14 @@ export interface MetricsSources {
   streams(): Iterable<StreamStatus>;
   /** Viewers held by each shard process and shard restarts, when webrtc.shards > 0. */
   shards?(): { viewers: readonly number[]; restarts: number };
+  /** Every viewer's reception from its RTCP (a WHEP Session fits), read at scrape time. */
+  viewers?(): Iterable<ObservedViewer>;
+}
+
+/** A viewer as the reception histograms see it. */
+export interface ObservedViewer {
+  readonly streamId: string;
+  readonly quality: { video?: { fractionLost: number; jitterMs: number }; rttMs?: number } | undefined;
 }
 
 /** A session as the metrics see it (a WHEP Session fits). */
@@ -98,6 +106,7 @@ export class Metrics {
       });
       counter('whepd_shard_restarts_total', 'Shard processes that exited and were replaced.', [], (c) => c.inc(shards().restarts));
     }
+    if (sources.viewers) this.#receptionHistograms(sources.viewers.bind(sources), registers);
     perKind('whepd_rtp_in_packets_total', 'RTP packets received from FFmpeg.', (s) => [s.video.packets, s.audio.packets]);
     perKind('whepd_rtp_in_bytes_total', 'RTP bytes received from FFmpeg.', (s) => [s.video.bytes, s.audio.bytes]);
     perKind('whepd_rtp_junk_packets_total', 'Datagrams dropped on the ingest ports (not valid RTP of the expected type).', (s) => [s.video.junk, s.audio.junk]);
@@ -109,6 +118,31 @@ export class Metrics {
       }
     });
     perKind('whepd_rtp_out_bytes_total', 'RTP bytes handed to viewers (summed over viewers).', (s) => [s.out.videoBytes, s.out.audioBytes]);
+  }
+
+  /**
+   * Histograms over the current viewers, rebuilt at each scrape from their last receiver
+   * reports: how many viewers see what RTT, loss and jitter, by stream, never by session.
+   */
+  #receptionHistograms(viewers: () => Iterable<ObservedViewer>, registers: Registry[]): void {
+    const histogram = (name: string, help: string, buckets: number[], pick: (v: ObservedViewer) => number | undefined) =>
+      new Histogram({
+        name,
+        help,
+        labelNames: ['stream'],
+        buckets,
+        registers,
+        collect() {
+          this.reset();
+          for (const v of viewers()) {
+            const x = pick(v);
+            if (x !== undefined) this.observe({ stream: v.streamId }, x);
+          }
+        },
+      });
+    histogram('whepd_viewer_rtt_seconds', 'Viewers by round-trip time (their RTCP LSR/DLSR against whepd\'s sender reports), at scrape time.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6], (v) => (v.quality?.rttMs !== undefined ? v.quality.rttMs / 1000 : undefined));
+    histogram('whepd_viewer_video_fraction_lost', 'Viewers by the video fraction lost in their last receiver report (0..1), at scrape time.', [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5], (v) => v.quality?.video?.fractionLost);
+    histogram('whepd_viewer_video_jitter_seconds', 'Viewers by the video interarrival jitter in their last receiver report, at scrape time.', [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25], (v) => (v.quality?.video ? v.quality.video.jitterMs / 1000 : undefined));
   }
 
   /** Records one POST outcome. */

@@ -48,6 +48,7 @@ video{position:absolute;inset:0;width:100%;height:100%;object-fit:contain;backgr
  font:12px ui-monospace,monospace;border-radius:4px;pointer-events:none}
 button{position:absolute;font:inherit;color:#fff;background:rgba(0,0,0,.7);border:1px solid #aaa;border-radius:6px;cursor:pointer}
 #unmute{right:.6em;bottom:3.5em;padding:.5em .9em}
+#viewers{position:absolute;right:.6em;top:.5em;padding:.2em .6em;background:rgba(0,0,0,.55);border-radius:4px;font-size:.9em}
 #play{left:50%;top:50%;transform:translate(-50%,-50%);padding:.8em 1.6em;font-size:1.4em}
 [hidden]{display:none!important}`;
 
@@ -89,6 +90,7 @@ Player parameters: <code>?controls=0&amp;muted=1&amp;autoplay=1&amp;stats=0&amp;
 <video id="v" muted autoplay playsinline></video>
 <pre id="stats" hidden></pre>
 <div id="status">loading…</div>
+<div id="viewers" hidden></div>
 <button id="unmute" hidden>🔇 unmute</button>
 <button id="play" hidden>▶ play</button>
 <script type="module" src="../player/player.mjs"></script>

@@ -23,3 +23,5 @@ export type { ClockPoint, SenderReport } from './sender-report.js';
 export { PacketHistory } from './packet-history.js';
 export type { PacketLookup, PacketHistoryCounters } from './packet-history.js';
 export { nackedSequences, buildNack } from './rtcp.js';
+export { readReceiverFeedback, buildReceiverReport, buildPli } from './receiver-report.js';
+export type { ReportBlock, ReceiverFeedback } from './receiver-report.js';

@@ -117,7 +117,7 @@ function reportStats(): void {
   const peers: PeerFigures[] = [];
   for (const [id, { viewer }] of viewers) {
     const s = viewer.peer.stats();
-    peers.push([id, s.rtcpReceived, s.bytesSent, s.rttMs ?? -1, s.videoReady, s.audioReady]);
+    peers.push([id, s.rtcpReceived, s.bytesSent, s.rttMs ?? -1, s.videoReady, s.audioReady, s.quality]);
   }
   const figures: StreamFigures[] = [];
   streams.forEach((s, index) => {

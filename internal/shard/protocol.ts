@@ -5,7 +5,7 @@
  * object per packet.
  */
 import type { WireError } from '../errors/index.js';
-import type { OfferPlan, PeerNetworkOptions, PeerState, TrackIdentity } from '../webrtc/index.js';
+import type { OfferPlan, PeerNetworkOptions, PeerState, TrackIdentity, ViewerQuality } from '../webrtc/index.js';
 
 /** Media header: u16 stream index, u8 kind. */
 export const MEDIA_HEADER_BYTES = 3;
@@ -14,8 +14,11 @@ export const KIND_VIDEO = 0;
 export const KIND_VIDEO_SPS = 1;
 export const KIND_AUDIO = 2;
 
-/** Per-peer figures a shard reports twice a second: [id, rtcp, bytesSent, rttMs (-1 none), videoReady, audioReady]. */
-export type PeerFigures = [number, number, number, number, boolean, boolean];
+/**
+ * Per-peer figures a shard reports twice a second: [id, rtcp, bytesSent, rttMs (-1 none),
+ * videoReady, audioReady, reception from the viewer's RTCP (absent before the peer reads any)].
+ */
+export type PeerFigures = [number, number, number, number, boolean, boolean, ViewerQuality?];
 
 /** Per-stream delivery a shard reports: [streamIndex, videoPackets, videoBytes, audioPackets, audioBytes, resent, missing]. */
 export type StreamFigures = [number, number, number, number, number, number, number];

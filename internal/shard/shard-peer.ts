@@ -1,7 +1,7 @@
 /**
  * A viewer's PeerConnection that lives in a shard process, seen from the main process. It has
  * the shape of a SessionPeer so a Session drives it like a local peer; its stream's delivery is
- * a ShardDelivery, which relays to the shard instead of sending to it. Figures (RTCP count, bytes, RTT, track readiness)
+ * a ShardDelivery, which relays to the shard instead of sending to it. Figures (RTCP count, bytes, RTT, track readiness, reception)
  * arrive with the shard's twice-a-second report.
  */
 import { EventEmitter } from 'node:events';
@@ -69,6 +69,7 @@ export class ShardPeer extends EventEmitter {
     s.rttMs = f[3] >= 0 ? f[3] : undefined;
     s.videoReady = f[4];
     s.audioReady = f[5];
+    if (f[6]) s.quality = f[6];
   }
 
   /** From the shard: the peer's connection state changed. */

@@ -9,3 +9,5 @@ export { StunServer } from './stun-server.js';
 export { freePort, processRunning } from './process.js';
 export { ANSWER, FRAG, FakePeer, FakeStream, OWN, RESTART, SDP, cand, noH264, offer, post, rig, withSession } from './whep-rig.js';
 export type { Rig } from './whep-rig.js';
+export { EventClient } from './event-client.js';
+export type { ReceivedEvent } from './event-client.js';

@@ -43,6 +43,8 @@ export interface WhepClientOptions {
    * either, which whepd reads as a dead viewer after webrtc.rtcpTimeoutMs. For short tests.
    */
   recordSenderReports?: boolean;
+  /** Local address for ICE (default 127.0.0.1); a viewer in a test network namespace uses its own. */
+  bindAddress?: string;
 }
 
 /** One sender report the client received. */
@@ -56,6 +58,9 @@ export interface ReceivedSenderReport {
   octets: number;
   /** CNAME from the SDES that came with it, if any. */
   cname: string | undefined;
+  /** NTP middle 32 bits, what a receiver report echoes as LSR, and when it arrived (performance.now()). */
+  lsr: number;
+  receivedAt: number;
 }
 
 /** The HTTP answer to the POST. */
@@ -82,6 +87,8 @@ function parseSenderReport(kind: 'video' | 'audio', msg: Buffer): ReceivedSender
     packets: msg.readUInt32BE(20),
     octets: msg.readUInt32BE(24),
     cname,
+    lsr: msg.readUInt32BE(10),
+    receivedAt: performance.now(),
   };
 }
 
@@ -161,7 +168,7 @@ export class WhepClient {
   attempts = 1;
 
   static async #connectOnce(o: WhepClientOptions): Promise<WhepClient> {
-    const pc = new PeerConnectionCtor(`client-${++clientSeq}`, { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
+    const pc = new PeerConnectionCtor(`client-${++clientSeq}`, { iceServers: [], bindAddress: o.bindAddress ?? '127.0.0.1', disableAutoNegotiation: true });
     const keep = o.keepPayloads ?? 8;
     const v = new Video('0', o.videoSendRecv ? 'SendRecv' : 'RecvOnly');
     v.addH264Codec(o.videoPayloadType ?? 108, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f');

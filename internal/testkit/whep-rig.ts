@@ -19,7 +19,7 @@ export const FRAG = 'application/trickle-ice-sdpfrag';
 export const ANSWER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
 
 /** A stream that is live unless told otherwise; counts attached viewers. */
-export class FakeStream implements StreamSource {
+export class FakeStream extends EventEmitter implements StreamSource {
   readonly id: string;
   live = true;
   lastError: string | undefined;
@@ -27,6 +27,7 @@ export class FakeStream implements StreamSource {
   readonly viewers = new Set<StreamViewer>();
   readonly identity: StreamIdentity = { videoSsrc: 1, audioSsrc: 2, cname: 'fake', mediaStreamId: 'fake' };
   constructor(id: string) {
+    super();
     this.id = id;
   }
   get state(): StreamState {

@@ -15,6 +15,7 @@ import { RTP_HEADER_BYTES, nackedSequences, setPayloadType } from '../rtp/index.
 import { SENDER_REPORT_INTERVAL_MS, sendSenderReport } from './sender-reports.js';
 import { CANDIDATE_HOLD_MS, holdBackCandidates } from './hold-candidates.js';
 import { advertiseCandidates } from './advertise.js';
+import { ReceptionQuality } from './quality.js';
 import type { PeerMedia, PeerNetworkOptions, PeerState, PeerStats, TrackIdentity } from './types.js';
 
 const { PeerConnection: PeerConnectionCtor, Video, Audio } = nodeDataChannel;
@@ -53,6 +54,7 @@ export class ViewerPeer extends EventEmitter {
   #audioPackets = 0;
   #audioOctets = 0;
   #reportTimer: NodeJS.Timeout | undefined;
+  #quality: ReceptionQuality | undefined;
   #state: PeerState = 'new';
   #closed = false;
 
@@ -105,6 +107,7 @@ export class ViewerPeer extends EventEmitter {
       peer.#videoSsrc = ids.video.ssrc;
       peer.#videoPt = plan.video.payloadType;
       peer.#ids = ids;
+      peer.#quality = new ReceptionQuality(ids.video.ssrc, ids.audio.ssrc);
       peer.#cname = Buffer.from(ids.video.cname.slice(0, 255), 'utf8').subarray(0, 255);
       peer.#wire();
       const gathered = peer.#gathered(net.gatheringTimeoutMs);
@@ -160,8 +163,12 @@ export class ViewerPeer extends EventEmitter {
     const videoRtp = clock.videoRtpAt(nowMs);
     const audioRtp = clock.audioRtpAt(nowMs);
     if (videoRtp === undefined || audioRtp === undefined) return;
-    if (this.#videoOpen) sendSenderReport(this.#video, { ssrc: ids.video.ssrc, ntpMs: nowMs, rtp: videoRtp, packets: this.#videoPackets, octets: this.#videoOctets }, this.#cname);
-    if (this.#audioOpen) sendSenderReport(this.#audio, { ssrc: ids.audio.ssrc, ntpMs: nowMs, rtp: audioRtp, packets: this.#audioPackets, octets: this.#audioOctets }, this.#cname);
+    const sentAt = performance.now();
+    // Both SRs carry the same NTP time, so one remembered LSR serves both tracks' RRs.
+    let lsr: number | undefined;
+    if (this.#videoOpen) lsr = sendSenderReport(this.#video, { ssrc: ids.video.ssrc, ntpMs: nowMs, rtp: videoRtp, packets: this.#videoPackets, octets: this.#videoOctets }, this.#cname);
+    if (this.#audioOpen) lsr = sendSenderReport(this.#audio, { ssrc: ids.audio.ssrc, ntpMs: nowMs, rtp: audioRtp, packets: this.#audioPackets, octets: this.#audioOctets }, this.#cname) ?? lsr;
+    if (lsr !== undefined) this.#quality?.senderReportSent(lsr, sentAt);
   }
 
   // First reports as soon as both tracks are open, then once a second.
@@ -197,10 +204,12 @@ export class ViewerPeer extends EventEmitter {
     // Incoming RTCP (receiver reports, NACK, PLI) is the proof that the viewer is still there.
     this.#video.onMessage((msg) => {
       this.#rtcpReceived++;
+      this.#quality?.rtcp('video', msg, performance.now());
       this.#onVideoRtcp(msg);
     });
-    this.#audio.onMessage(() => {
+    this.#audio.onMessage((msg) => {
       this.#rtcpReceived++;
+      this.#quality?.rtcp('audio', msg, performance.now());
     });
     this.#video.onOpen(() => {
       this.#videoOpen = true;
@@ -270,6 +279,7 @@ export class ViewerPeer extends EventEmitter {
       videoReady: this.#videoOpen,
       audioReady: this.#audioOpen,
       remoteCandidateCount: open ? (this.#pc.remoteDescription()?.sdp.match(/^a=candidate:/gm) ?? []).length + this.#heldCandidates.length : 0,
+      ...(this.#quality ? { quality: this.#quality.snapshot() } : {}),
     };
   }
 

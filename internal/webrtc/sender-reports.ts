@@ -13,15 +13,19 @@ export const SENDER_REPORT_INTERVAL_MS = 1000;
 const srScratch = Buffer.alloc(senderReportBytes(255));
 
 /**
- * Sends one SR + SDES CNAME on `track`. An SR for a track that just closed is dropped (a send on
- * a closed track throws in node-datachannel). The report is a per-second call, not the packet path.
+ * Sends one SR + SDES CNAME on `track` and returns the SR's NTP middle 32 bits (what the viewer
+ * echoes as LSR), or undefined when the track had just closed (a send on a closed track throws in
+ * node-datachannel). The report is a per-second call, not the packet path.
  */
-export function sendSenderReport(track: Track, report: SenderReport, cname: Buffer): void {
+export function sendSenderReport(track: Track, report: SenderReport, cname: Buffer): number | undefined {
   const length = writeSenderReport(srScratch, report, cname);
   try {
     // Without a media handler libdatachannel sends RTCP as SRTCP, whatever the direction.
     track.sendMessageBinary(srScratch.subarray(0, length));
   } catch {
     // the track closed under us
+    return undefined;
   }
+  // NTP seconds at bytes 8..11, fraction at 12..15: the middle 32 bits start at byte 10.
+  return srScratch.readUInt32BE(10);
 }

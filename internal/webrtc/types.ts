@@ -51,4 +51,29 @@ export interface PeerStats {
   audioReady: boolean;
   /** Remote ICE candidates known so far (from the offer and trickled PATCHes). */
   remoteCandidateCount: number;
+  /** What the viewer's RTCP says about its reception (absent on peers that do not read it). */
+  quality?: ViewerQuality;
+}
+
+/** One track's reception, from the viewer's last report block about it. */
+export interface TrackReception {
+  /** Fraction lost since the viewer's previous report, 0..1. */
+  fractionLost: number;
+  /** Cumulative packets lost (negative when duplicates outnumber losses). */
+  packetsLost: number;
+  /** Interarrival jitter in ms. */
+  jitterMs: number;
+}
+
+/** A viewer's reception figures from its RTCP. */
+export interface ViewerQuality {
+  video?: TrackReception;
+  audio?: TrackReception;
+  /** Round trip from the viewer's LSR/DLSR against whepd's sender reports, ms. */
+  rttMs?: number;
+  /** Generic NACK messages and PLIs the viewer sent for the video. */
+  nacks: number;
+  plis: number;
+  /** Report blocks about our tracks received so far. */
+  receiverReports: number;
 }

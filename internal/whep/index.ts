@@ -12,3 +12,8 @@ export type { SdpFragment } from './sdpfrag.js';
 export { checkPatchPrecondition, isIceRestart } from './patch-precondition.js';
 export type { IceCredentials, PatchPrecondition } from './patch-precondition.js';
 export type { StreamSource, StreamDirectory, SessionPeer, PeerFactory, WhepObserver, StartedSession } from './types.js';
+export { SessionEvents, MAX_EVENT_STREAMS_PER_SESSION, SSE_HEARTBEAT_MS } from './session-events.js';
+export type { SessionEventsOptions } from './session-events.js';
+export { EventStream, OFFERED_EVENTS, sseEvent } from './event-stream.js';
+export type { WhepEventName, EventSink } from './event-stream.js';
+export { SSE_REL, eventsLink, parseSubscription } from './event-routes.js';

@@ -20,6 +20,8 @@ import type { SessionTimers } from './session.js';
 import type { SessionRegistry } from './registry.js';
 import type { PeerFactory, StreamDirectory, WhepObserver } from './types.js';
 import { clientAddress, whepStreamOf } from './client-address.js';
+import { addEventRoutes, eventsLink } from './event-routes.js';
+import type { SessionEvents } from './session-events.js';
 
 /** Everything the WHEP routes need. */
 export interface WhepRoutesOptions {
@@ -44,6 +46,8 @@ export interface WhepRoutesOptions {
   rateLimit?: (clientKey: string) => void;
   /** True: a PATCH without If-Match gets 428 (whep.requireIfMatch). Read per request, so a reload applies it. */
   requireIfMatch?: () => boolean;
+  /** The server-sent events extension (its Link on every 201, its routes); absent = not offered. */
+  events?: SessionEvents;
 }
 
 const SDP = 'application/sdp';
@@ -68,6 +72,8 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
   app.use('/whep/*', async (c, next) => {
     const method = c.req.method;
     if (!o.observer || (method !== 'POST' && method !== 'PATCH' && method !== 'DELETE')) return next();
+    // Event stream requests (/whep/<stream>/<session>/events...) are not WHEP POSTs or DELETEs.
+    if (c.req.path.split('/').length > 4) return next();
     const streamId = whepStreamOf(c.req.path) ?? '';
     const started = performance.now();
     await next();
@@ -170,6 +176,7 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
         ETag: session.etag,
       });
       for (const l of links(session.id)) headers.append('Link', l);
+      if (o.events) headers.append('Link', eventsLink(s.id, session.id));
       return new Response(session.answerSdp, { status: 201, headers });
     },
   );
@@ -214,6 +221,8 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
     found.close('client sent DELETE');
     return c.body(null, 200);
   });
+
+  if (o.events) addEventRoutes(app, { streams: o.streams, registry: o.registry, events: o.events });
 
   return app;
 }

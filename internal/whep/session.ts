@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { OfferPlan, PeerState } from '../webrtc/index.js';
+import type { OfferPlan, PeerState, ViewerQuality } from '../webrtc/index.js';
 import type { StreamEndReason, StreamViewer } from '../stream/index.js';
 import type { SessionPeer } from './types.js';
 
@@ -48,7 +48,8 @@ export interface SessionInit {
 
 /**
  * A viewer session. Implements StreamViewer so the stream can feed it directly. Emits `close`
- * (reason) once and `videoStarted` (ms from POST to the first keyframe packet) once.
+ * (reason) once, `videoStarted` (ms from POST to the first keyframe packet) once, and
+ * `streamEnded` (StreamEndReason) just before a close its stream caused.
  */
 export class Session extends EventEmitter implements StreamViewer {
   readonly id = newResourceId();
@@ -206,7 +207,14 @@ export class Session extends EventEmitter implements StreamViewer {
     return this.#peer.stats().rttMs;
   }
 
+  /** The viewer's reception from its RTCP (loss, jitter, RTT, NACKs, PLIs), once it reported. */
+  get quality(): ViewerQuality | undefined {
+    return this.#peer.stats().quality;
+  }
+
   streamEnded(reason: StreamEndReason): void {
+    // Heard by the events extension, which tells the player `inactive` before the session ends.
+    this.emit('streamEnded', reason);
     this.close(`stream ended (${reason.kind}): ${reason.message}`);
   }
 

@@ -16,6 +16,11 @@ export interface StreamSource {
   /** On-demand streams: start if needed and resolve whether it went live in time. */
   readonly onDemand?: boolean;
   demand?(): Promise<boolean>;
+  /** For the events extension: `state` on each change, `viewers` (the count) on each join and leave. */
+  on(event: 'state', listener: (state: StreamState) => void): unknown;
+  on(event: 'viewers', listener: (count: number) => void): unknown;
+  off(event: 'state', listener: (state: StreamState) => void): unknown;
+  off(event: 'viewers', listener: (count: number) => void): unknown;
 }
 
 /** Looks streams up by id. */

@@ -4,7 +4,10 @@
  * default same-origin /whep/<stream>), `controls`, `muted`, `autoplay`, `stats`, `trickle` (0/1).
  */
 import { WhepHttpError, WhepSession } from './whep-client.mjs';
+import { OFFLINE_TEXT, describe } from './messages.mjs';
 import { formatStats, readStats } from './stats.mjs';
+import { findEventsLink, subscribe } from './events.mjs';
+import type { EventSubscription } from './events.mjs';
 import type { PlaybackStats } from './stats.mjs';
 
 /** What the page is doing; also on `document.body.dataset.state` for tests and CSS. */
@@ -21,6 +24,9 @@ export interface PlayerHandle {
   readonly ttffMs: number | undefined;
   readonly stats: PlaybackStats | undefined;
   readonly endpoint: string;
+  /** Server-sent event names received (capped), and the last viewer count, when the server offers them. */
+  readonly events: string[];
+  readonly viewers: number | undefined;
 }
 
 declare global {
@@ -52,6 +58,7 @@ function flag(name: string, dflt: boolean): boolean {
 
 const video = el<HTMLVideoElement>('v');
 const statusEl = el<HTMLDivElement>('status');
+const viewersEl = el<HTMLDivElement>('viewers');
 const statsEl = el<HTMLPreElement>('stats');
 const unmuteBtn = el<HTMLButtonElement>('unmute');
 const playBtn = el<HTMLButtonElement>('play');
@@ -79,6 +86,11 @@ let lastStats: PlaybackStats | undefined;
 let lastProgressAt = 0;
 let disconnectedSince: number | undefined;
 const history: string[] = [];
+let events: EventSubscription | undefined;
+const eventLog: string[] = [];
+let viewers: number | undefined;
+// Set by an `inactive` event: the server says the stream stopped, so retries say "offline".
+let offline = false;
 
 function setState(s: PlayerState): void {
   state = s;
@@ -116,29 +128,53 @@ function teardown(): void {
   clearInterval(statsTimer);
   session?.close();
   session = undefined;
+  events?.close();
+  events = undefined;
   disconnectedSince = undefined;
 }
 
-/** Human text for a refused POST; the retry delay is appended by scheduleRetry. */
-function describe(err: unknown): string {
-  if (!(err instanceof WhepHttpError)) return `playback failed (${err instanceof Error ? err.message : String(err)})`;
-  const d = err.detail.toLowerCase();
-  switch (err.status) {
-    case 0:
-      return 'cannot reach the server';
-    case 409:
-      return d.includes('no audio') || d.includes('no video') ? `stream cannot play: ${err.detail}` : 'stream is not live yet';
-    case 503:
-      if (d.includes('shutting down')) return 'the server is shutting down';
-      if (d.includes('total viewer cap')) return 'server viewer limit reached';
-      return d.includes('viewer cap') ? 'viewer limit reached' : 'the server is busy';
-    case 404:
-      return 'no such stream';
-    case 406:
-      return `this browser cannot play the stream (${err.detail})`;
-    default:
-      return `the server refused (HTTP ${err.status}: ${err.detail})`;
+function heard(name: string): void {
+  eventLog.push(name);
+  if (eventLog.length > 200) eventLog.shift();
+}
+
+/** Subscribes to the session's server-sent events, if the 201 offered them. */
+async function listen(s: WhepSession, gen: number): Promise<void> {
+  const found = findEventsLink(s.link, endpoint);
+  if (!found) return;
+  let sub: EventSubscription | undefined;
+  try {
+    sub = await subscribe(found.url, found.events, {
+      active: () => {
+        heard('active');
+        offline = false;
+        if (gen === generation && state === 'playing') say('');
+      },
+      inactive: () => {
+        heard('inactive');
+        offline = true;
+        if (gen === generation) say(OFFLINE_TEXT);
+      },
+      viewercount: (n) => {
+        heard('viewercount');
+        viewers = n;
+        viewersEl.textContent = `${n} watching`;
+        viewersEl.hidden = false;
+      },
+      reconnect: () => {
+        heard('reconnect');
+        // A planned end (shutdown, reload, rebalancing): POST again at once, no backoff.
+        if (gen !== generation) return;
+        failures = 0;
+        say('reconnecting…');
+        void connect();
+      },
+    });
+  } catch {
+    // no events: the player works as without the extension
   }
+  if (gen !== generation) sub?.close();
+  else events = sub;
 }
 
 function scheduleRetry(reason: string, retryAfterS?: number): void {
@@ -192,13 +228,14 @@ async function connect(): Promise<void> {
   }
   session = s;
   setState('waiting-video');
-  say('waiting for video…');
+  say(offline ? OFFLINE_TEXT : 'waiting for video…');
+  void listen(s, gen);
   watchFirstFrame(gen);
   // whepd closes the peer when the stream ends (DTLS close_notify, RFC 5246 section 7.2.1): the DTLS
   // transport says so at once, long before ICE consent (RFC 7675) would expire.
   const dtls = s.pc.getReceivers()[0]?.transport;
   dtls?.addEventListener('statechange', () => {
-    if (gen === generation && (dtls.state === 'closed' || dtls.state === 'failed')) scheduleRetry('the stream stopped', 0);
+    if (gen === generation && (dtls.state === 'closed' || dtls.state === 'failed')) scheduleRetry(offline ? OFFLINE_TEXT : 'the stream stopped', 0);
   });
   s.pc.addEventListener('connectionstatechange', () => {
     if (gen !== generation) return;
@@ -218,6 +255,7 @@ function watchFirstFrame(gen: number): void {
     if (gen !== generation) return;
     if (postSentAt !== undefined) ttffMs = performance.now() - postSentAt;
     failures = 0;
+    offline = false;
     setState('playing');
     say('');
   };
@@ -283,6 +321,10 @@ function init(): void {
       return lastStats;
     },
     endpoint,
+    events: eventLog,
+    get viewers() {
+      return viewers;
+    },
   };
   if (opts.autoplay) {
     void connect();

@@ -57,6 +57,7 @@ export class WhepSession {
   readonly pc: RTCPeerConnection;
   #resource: string | undefined;
   #etag: string | undefined;
+  #link: string | null = null;
   #closed = false;
   #pending: RTCIceCandidate[] = [];
   #gatheringDone = false;
@@ -71,6 +72,11 @@ export class WhepSession {
   /** The session URL from `Location` (undefined if the server gave none). */
   get resource(): string | undefined {
     return this.#resource;
+  }
+
+  /** The 201's Link header (ICE servers, extensions such as server-sent events). */
+  get link(): string | null {
+    return this.#link;
   }
 
   /** True once close() ran. */
@@ -123,6 +129,7 @@ export class WhepSession {
     const location = res.headers.get('Location');
     if (location) this.#resource = new URL(location, o.endpoint).href;
     this.#etag = res.headers.get('ETag') ?? undefined;
+    this.#link = res.headers.get('Link');
     await pc.setRemoteDescription({ type: 'answer', sdp: body });
     this.#flush();
   }
