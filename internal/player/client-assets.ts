@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Files the player page loads, by the name it requests them under. */
-export const CLIENT_FILES = ['player.mjs', 'whep-client.mjs', 'stats.mjs', 'events.mjs', 'messages.mjs'] as const;
+export const CLIENT_FILES = ['player.mjs', 'whep-client.mjs', 'stats.mjs', 'events.mjs', 'messages.mjs', 'links.mjs'] as const;
 
 /** The command that builds the browser code. */
 export const CLIENT_BUILD_COMMAND = 'npx tsc -p internal/player/client/tsconfig.json';

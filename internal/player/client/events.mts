@@ -3,6 +3,8 @@
  * subscribe with the URL from the 201's Link, then read the event stream with EventSource.
  */
 
+import { parseLinks } from './links.mjs';
+
 /** The Link relation of the extension. */
 export const SSE_REL = 'urn:ietf:params:whep:ext:core:server-sent-events';
 
@@ -17,14 +19,9 @@ export interface EventHandlers {
 
 /** The events URL and its offered events from a Link header value, if the server offers the extension. */
 export function findEventsLink(link: string | null, base: string): { url: string; events: string[] } | undefined {
-  if (!link) return undefined;
-  for (const part of link.split(/,\s*(?=<)/)) {
-    const m = /^<([^>]*)>(.*)$/.exec(part.trim());
-    if (!m || !new RegExp(`;\\s*rel="?${SSE_REL.replace(/[.:]/g, '\\$&')}"?`).test(m[2] ?? '')) continue;
-    const events = /;\s*events="([^"]*)"/.exec(m[2] ?? '')?.[1]?.split(/[,\s]+/).filter(Boolean) ?? [];
-    return { url: new URL(m[1] ?? '', base).href, events };
-  }
-  return undefined;
+  const l = parseLinks(link).find((e) => e.params.get('rel') === SSE_REL);
+  if (!l) return undefined;
+  return { url: new URL(l.target, base).href, events: (l.params.get('events') ?? '').split(/[,\s]+/).filter(Boolean) };
 }
 
 /** An open subscription; close() ends it. */

@@ -2,6 +2,7 @@
  * Browser WHEP client (draft-ietf-wish-whep; RFC 9725 for PATCH/DELETE): one playback session
  * over one RTCPeerConnection. Knows nothing about the page; the player owns retries and UI.
  */
+import { fetchIceServers } from './links.mjs';
 
 /** A WHEP request that did not give a session; `status` 0 means the server was unreachable. */
 export class WhepHttpError extends Error {
@@ -89,7 +90,9 @@ export class WhepSession {
    * server refuses (409 not live, 503 full, ...); the peer is closed in that case.
    */
   static async start(o: WhepSessionOptions): Promise<WhepSession> {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    // TURN servers must be known before gathering starts, which is before the POST.
+    const iceServers = await fetchIceServers(o.endpoint);
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers });
     const s = new WhepSession(pc);
     try {
       await s.#negotiate(o);
