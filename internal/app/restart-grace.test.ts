@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { WhepClient, releaseWebRtc, spsSizeFromPayload, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
+import { EventClient, WhepClient, releaseWebRtc, spsSizeFromPayload, startTestApp, waitLive, waitUntil } from '../testkit/index.js';
 import type { ReceivedPacket, ReceivedSenderReport } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
@@ -21,6 +21,13 @@ function lead(p: ReceivedPacket, srs: readonly ReceivedSenderReport[], kind: 'vi
   return p.at - (sr.ntpMs + delta * 1000);
 }
 
+/** The packets on both sides of the longest arrival gap from index `from` on. */
+function acrossOutage(packets: readonly ReceivedPacket[], from: number): [ReceivedPacket, ReceivedPacket] {
+  let at = from + 1;
+  for (let i = from + 1; i < packets.length; i++) if (packets[i]!.at - packets[i - 1]!.at > packets[at]!.at - packets[at - 1]!.at) at = i;
+  return [packets[at - 1]!, packets[at]!];
+}
+
 async function restartThrough(t: Test, shards: number): Promise<void> {
   const app = await startTestApp({ ffmpeg: { restartMinMs: 300 }, webrtc: { shards, rtcpTimeoutMs: 0 }, streams: [{ id: 'demo', input: 'fixtures/media/demo.mp4', loop: true, restartGraceS: 10 }] });
   t.teardown(() => app.close());
@@ -31,18 +38,23 @@ async function restartThrough(t: Test, shards: number): Promise<void> {
   t.equal(client.post?.status, 201);
   await client.waitFor(() => client.video.length > 30 && client.audio.length > 30, 8000, 'media before the kill');
   const session = app.registry.list('demo')[0]!;
+  const events = await EventClient.open(app.url, client.post!.headers, ['active', 'inactive']);
+  t.teardown(() => events.close());
+  await events.waitFor(() => events.names().includes('active'), 3000, 'the greeting');
   const [videoBefore, audioBefore] = [client.video.length, client.audio.length];
-  const lastVideo = client.video.at(-1)!;
-  const lastAudio = client.audio.at(-1)!;
   const pid = stream.pid!;
   const killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
   await waitUntil(() => stream.pid !== undefined && stream.pid !== pid, 10000, 'a new FFmpeg');
   await client.waitFor(() => client.video.length > videoBefore + 30 && client.audio.length > audioBefore + 30, 15000, 'media after the restart');
-  const firstVideo = client.video[videoBefore]!;
-  const firstAudio = client.audio[audioBefore]!;
+  // Packets the aligner still held when FFmpeg died arrive after the kill: the outage is the
+  // longest silence, and the runs meet across it.
+  const [lastVideo, firstVideo] = acrossOutage(client.video, videoBefore - 1);
+  const [lastAudio, firstAudio] = acrossOutage(client.audio, audioBefore - 1);
   t.comment(`${shards} shards: video again ${Math.round(firstVideo.at - killedAt)} ms after the kill, audio ${Math.round(firstAudio.at - killedAt)} ms`);
 
+  await events.waitFor(() => events.names().slice(1).join() === 'inactive,active', 5000, 'inactive, then active again');
+  t.same(events.names(), ['active', 'inactive', 'active'], 'the same event stream saw the outage and the return');
   t.equal(app.registry.total, 1, 'still one session');
   t.equal(app.registry.list('demo')[0], session, 'the same session, no new POST');
   t.notOk(session.closed);
