@@ -2,8 +2,7 @@
  * Integration: per-viewer reception from RTCP with real peers. libdatachannel's receiving
  * session reports RTT (LSR/DLSR) but always zero loss, so the loss case is a viewer that writes
  * its own receiver reports, counting every 20th video packet as lost (5%): what whepd shows must
- * be what the viewer reported. A link with real loss (netem in a network namespace) is left to
- * e2e; see docs/whep.md.
+ * be what the viewer reported. A link with real loss is lossy-link.test.ts.
  */
 import t from 'tap';
 import { buildReceiverReport } from '../rtp/index.js';

@@ -11,3 +11,4 @@ export { ANSWER, FRAG, FakePeer, FakeStream, OWN, RESTART, SDP, cand, noH264, of
 export type { Rig } from './whep-rig.js';
 export { EventClient } from './event-client.js';
 export type { ReceivedEvent } from './event-client.js';
+export { LossyRelay } from './lossy-relay.js';

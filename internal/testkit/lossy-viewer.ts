@@ -1,12 +1,13 @@
 /**
- * A viewer program for the lossy-link test: run inside a network namespace (`ip netns exec`), it
- * plays a WHEP endpoint for a while and sends its own RFC 3550 receiver reports from what
- * actually arrived (libdatachannel's receiver reports no loss), then prints its own loss count as
- * one JSON line. Usage: lossy-viewer.ts <endpoint> <bindAddress> <seconds>
+ * A viewer program for the lossy-link test: it plays a WHEP endpoint for a while and sends its own
+ * RFC 3550 receiver reports from what actually arrived (libdatachannel's receiver reports no
+ * loss), then prints its own loss count as one JSON line. With `hide` it sends no candidates, so
+ * whepd reaches it only through the relay its checks pass. Usage:
+ * lossy-viewer.ts <endpoint> <bindAddress> <seconds> [hide]
  */
 import { WhepClient } from './whep-client.js';
 
-const [endpoint = '', bindAddress = '', seconds = '6'] = process.argv.slice(2);
+const [endpoint = '', bindAddress = '', seconds = '6', hide = ''] = process.argv.slice(2);
 
 /** An RR with one report block (RFC 3550 section 6.4.2). */
 function receiverReport(ssrc: number, fraction: number, lost: number, highest: number, lsr: number, dlsr: number): Buffer {
@@ -24,7 +25,7 @@ function receiverReport(ssrc: number, fraction: number, lost: number, highest: n
   return b;
 }
 
-const client = await WhepClient.connect({ endpoint, bindAddress, videoSendRecv: true, recordSenderReports: true, keepPayloads: 0 });
+const client = await WhepClient.connect({ endpoint, bindAddress, videoSendRecv: true, recordSenderReports: true, keepPayloads: 0, hideCandidates: hide === 'hide' });
 if (client.post?.status !== 201) {
   console.log(JSON.stringify({ error: `POST answered ${client.post?.status}: ${client.post?.body}` }));
   process.exit(1);

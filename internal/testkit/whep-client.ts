@@ -45,6 +45,11 @@ export interface WhepClientOptions {
   recordSenderReports?: boolean;
   /** Local address for ICE (default 127.0.0.1); a viewer in a test network namespace uses its own. */
   bindAddress?: string;
+  /**
+   * Send no candidate at all (none in the offer, no trickle): the server then knows this client
+   * only from where its checks come from (peer-reflexive), e.g. a relay in between.
+   */
+  hideCandidates?: boolean;
 }
 
 /** One sender report the client received. */
@@ -191,7 +196,7 @@ export class WhepClient {
     if (!o.trickle) await gathered;
     let offer = pc.localDescription()?.sdp ?? '';
     // A trickling client sends no candidates in the offer, whatever was gathered already.
-    if (o.trickle) offer = offer.replace(/^a=(candidate:.*|end-of-candidates)\r?\n/gm, '');
+    if (o.trickle || o.hideCandidates) offer = offer.replace(/^a=(candidate:.*|end-of-candidates)\r?\n/gm, '');
     client = new WhepClient(pc, offer);
     client.#tracks.push(vt, at);
     for (const [track, into, kind] of [[vt, client.video, 'video'], [at, client.audio, 'audio']] as const) {
