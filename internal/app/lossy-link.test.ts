@@ -8,18 +8,9 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { LossyRelay, releaseWebRtc, startTestApp, waitLive } from '../testkit/index.js';
+import { LossyRelay, freeUdpPort, releaseWebRtc, startTestApp, waitLive } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
-
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 t.test('a viewer behind 5% loss shows a video fraction lost near 5% in /api/sessions', async (t) => {
   const port = await freeUdpPort();

@@ -5,19 +5,9 @@
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
-import { WhepClient, releaseWebRtc, startTestApp, waitLive } from '../testkit/index.js';
+import { WhepClient, freeUdpPort, releaseWebRtc, startTestApp, waitLive } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
-
-/** A UDP port nobody holds right now. */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 /** Sockets in /proc/net/udp bound to `port` (this process runs the App, so they are its). */
 function udpSocketsOn(port: number): number {

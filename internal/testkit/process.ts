@@ -1,4 +1,5 @@
 /** Process and port helpers shared by tests, e2e scripts, the soak and the benchmark. */
+import { createSocket as createUdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -24,4 +25,13 @@ export function processRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** A UDP port on 127.0.0.1 nobody holds right now. */
+export async function freeUdpPort(): Promise<number> {
+  const s = createUdpSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
+  const port = s.address().port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
 }
