@@ -13,7 +13,8 @@ type Dist = { p50: number; p99: number; max: number; n: number };
 export interface RunResult {
   n: number;
   /** whepd, or bench/bare.ts (the featureless forwarder on the same stack). */
-  gateway: 'whepd' | 'bare';
+  /** whepd, whepd with webrtc.udpPort (one UDP socket for every viewer), or bench/bare.ts. */
+  gateway: 'whepd' | 'udpmux' | 'bare';
   /** webrtc.shards of the run (0: peers in whepd's own process). */
   shards: number;
   viewers: number;
@@ -68,7 +69,7 @@ export function cpuTable(rs: readonly RunResult[]): string {
     lines.push(
       row([
         r.viewers === r.n ? r.n : `${r.viewers}/${r.n}`,
-        r.gateway === 'bare' ? 'bare' : r.shards,
+        r.gateway === 'bare' ? 'bare' : r.gateway === 'udpmux' ? `${r.shards}, udpPort` : r.shards,
         f(r.inputPps, 0),
         f(r.usPerPacketPerViewer, 2),
         f(r.usPerPacketPerViewerWithFfmpeg, 2),
@@ -97,7 +98,7 @@ export function latencyTable(rs: readonly RunResult[]): string {
     lines.push(
       row([
         r.n,
-        r.gateway === 'bare' ? 'bare' : r.shards,
+        r.gateway === 'bare' ? 'bare' : r.gateway === 'udpmux' ? `${r.shards}, udpPort` : r.shards,
         r.probe ? trio(r.probe.latencyMs) : '-',
         trio(r.delivery.latencyMs),
         f(r.delivery.lastViewerLatencyMs.p99),
@@ -126,10 +127,11 @@ function verdict(ok: boolean | undefined): string {
 function comparison(all: readonly RunResult[]): string {
   const whepd = all.filter((r) => r.gateway === 'whepd');
   const bare = all.filter((r) => r.gateway === 'bare');
-  return [...new Set(whepd.map((r) => r.shards))].map((shards) => comparisonFor(whepd.filter((r) => r.shards === shards), shards, bare)).join('\n\n');
+  const mux = all.filter((r) => r.gateway === 'udpmux');
+  return [...new Set(whepd.map((r) => r.shards))].map((shards) => comparisonFor(whepd.filter((r) => r.shards === shards), shards, bare, shards === 0 ? mux : [])).join('\n\n');
 }
 
-function comparisonFor(rs: readonly RunResult[], shards: number, bare: readonly RunResult[]): string {
+function comparisonFor(rs: readonly RunResult[], shards: number, bare: readonly RunResult[], mux: readonly RunResult[]): string {
   const ref = rs.find((r) => r.n === 100) ?? rs.reduce((a, b) => (b.n > a.n ? b : a));
   const at = `N=${ref.n}${ref.n === 100 ? '' : ' (the largest N of this run; the targets are stated for N=100)'}`;
   const us = ref.usPerPacketPerViewer;
@@ -152,6 +154,8 @@ function comparisonFor(rs: readonly RunResult[], shards: number, bare: readonly 
   }
   const sameRun = bare.find((b) => b.n === ref.n);
   if (sameRun) lines.push(row([`bench/bare.ts, this run, N=${ref.n} (same stack, no whepd features)`, f(sameRun.usPerPacketPerViewer, 2), `whepd = ${f(us / sameRun.usPerPacketPerViewer, 2)}x`]));
+  const muxRun = mux.find((m) => m.n === ref.n);
+  if (muxRun) lines.push(row([`whepd with \`webrtc.udpPort\` (one UDP socket for every viewer), this run, N=${ref.n}`, f(muxRun.usPerPacketPerViewer, 2), `one port = ${f(muxRun.usPerPacketPerViewer / us, 2)}x a port per viewer`]));
   const lossOk = worstLoss(ref) === 0 && ref.viewers === ref.n;
   const latency = ref.probe?.latencyMs ?? ref.delivery.latencyMs;
   const kf = ref.joins?.postToKeyframeMs.p50;

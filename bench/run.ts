@@ -7,10 +7,13 @@
  * Env: BENCH_N=1,10,50,100,200  BENCH_SHARDS=0,2 (each N runs once per webrtc.shards value)
  * BENCH_BARE_N=100 (N values at which bench/bare.ts, a featureless forwarder on the same stack,
  * runs after whepd, so whepd's cost shows as a ratio measured in the same run; empty: none)
+ * BENCH_UDP_MUX_N=100 (N values at which whepd also runs with webrtc.udpPort, every viewer on one UDP
+ * socket, to compare with a port per viewer in the same run; empty: none)
  * BENCH_WINDOW_S=20  BENCH_JOINS=16  BENCH_PROFILE=1 (whepd runs
  * with --cpu-prof; figures then include the profiler's overhead)  BENCH_DOCS=0 (do not write docs).
  */
 import { fork } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -31,6 +34,7 @@ import { topFunctions } from './profile.js';
 const ns = (process.env['BENCH_N'] ?? '1,10,50,100,200').split(',').map(Number).filter((n) => n > 0);
 const shardCounts = (process.env['BENCH_SHARDS'] ?? '0,2').split(',').map(Number).filter((n) => n >= 0);
 const bareNs = (process.env['BENCH_BARE_N'] ?? '100').split(',').map(Number).filter((n) => n > 0);
+const muxNs = (process.env['BENCH_UDP_MUX_N'] ?? '100').split(',').map(Number).filter((n) => n > 0);
 const windowS = Number(process.env['BENCH_WINDOW_S'] ?? 20);
 const PROBE_VIEWERS = 4;
 const joinsPerRun = Number(process.env['BENCH_JOINS'] ?? 16);
@@ -151,7 +155,16 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function runOnce(n: number, shards: number, source: string, gateway: 'whepd' | 'bare' = 'whepd'): Promise<RunResult> {
+/** A UDP port on 127.0.0.1 nobody holds right now (for webrtc.udpPort). */
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
+  const port = s.address().port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+async function runOnce(n: number, shards: number, source: string, gateway: RunResult['gateway'] = 'whepd'): Promise<RunResult> {
   // The bare forwarder has no keyframe gate, so join times would mean nothing there.
   const joinCount = gateway === 'bare' ? 0 : joinsPerRun;
   const dir = mkdtempSync(join(tmpdir(), 'whepd-bench-run-'));
@@ -170,6 +183,7 @@ async function runOnce(n: number, shards: number, source: string, gateway: 'whep
       readyTimeoutMs: 30000,
       shards,
       ...(gateway === 'bare' ? { program: ['--import', 'tsx', join(benchDir, 'bare.ts')] } : {}),
+      ...(gateway === 'udpmux' ? { udpPort: await freeUdpPort() } : {}),
     });
     live.whepd = whepd;
     const ffmpegPid = childPids(whepd.pid).find((p) => commOf(p) === 'ffmpeg');
@@ -334,6 +348,12 @@ try {
         for (const f of hot.functions) process.stdout.write(`  ${String(f.pct).padStart(5)}%  ${f.name}  ${f.where}\n`);
       }
     }
+  }
+  for (const n of muxNs) {
+    process.stderr.write(`bench: N=${n} shards=0 with webrtc.udpPort (one socket for every viewer) ...\n`);
+    const r = await runOnce(n, 0, source, 'udpmux');
+    results.push(r);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
   }
   for (const n of bareNs) {
     process.stderr.write(`bench: N=${n} bare forwarder ...\n`);

@@ -32,6 +32,8 @@ export interface StartOptions {
   shards: number;
   /** The program to run instead of whepd (node arguments), e.g. the bare forwarder. */
   program?: string[];
+  /** webrtc.udpPort: every viewer peer on this one UDP port (ICE UDP mux). */
+  udpPort?: number;
 }
 
 /** Writes the config, spawns `node dist/cmd/whepd/main.js`, and waits until the stream is live. */
@@ -39,7 +41,7 @@ export async function startWhepd(o: StartOptions): Promise<WhepdHandle> {
   const port = await freePort();
   const config = {
     http: { listen: `127.0.0.1:${port}` },
-    webrtc: { bindAddress: '127.0.0.1', iceServers: [], handshakeTimeoutMs: 20000, shards: o.shards },
+    webrtc: { bindAddress: '127.0.0.1', iceServers: [], handshakeTimeoutMs: 20000, shards: o.shards, ...(o.udpPort !== undefined ? { udpPort: o.udpPort } : {}) },
     limits: { viewersPerStream: o.viewers + 50, viewersTotal: o.viewers + 50, pendingSessions: o.viewers + 50 },
     // Every load-generator peer comes from 127.0.0.1: the per-address limit would throttle the joins.
     rateLimit: { perSecond: 0 },
