@@ -30,6 +30,7 @@ import { adminRoutes } from '../admin/index.js';
 import { Metrics } from '../metrics/index.js';
 import { Authorizer, RateLimiter } from '../auth/index.js';
 import { ShardPool } from '../shard/index.js';
+import { AgentServer, agentLine } from '../cluster/index.js';
 import type { PeerNetworkOptions } from '../webrtc/index.js';
 
 /** A running whepd. Emits `close` once. */
@@ -45,6 +46,7 @@ export class App extends EventEmitter {
   #authorizer: Authorizer;
   #rateLimiter: RateLimiter;
   #server: ServerType | undefined;
+  #agent: AgentServer | undefined;
   #draining = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -68,6 +70,7 @@ export class App extends EventEmitter {
     this.metrics = new Metrics({
       streams: () => [...streams.values()].map((s) => s.status()),
       ...(shards ? { shards: () => ({ viewers: shards.load, restarts: shards.restarts }) } : {}),
+      draining: () => this.#draining,
     });
     const http = new Hono();
     // One error handler for every route (WHEP, admin, player, metrics): typed errors map to their
@@ -88,6 +91,7 @@ export class App extends EventEmitter {
         metrics: async () => ({ body: await this.metrics.render(), contentType: this.metrics.contentType }),
         token: config.admin.token,
         readinessStreams: () => [...streams.values()].filter((s) => !s.onDemand).map((s) => s.id),
+        drain: { start: () => this.drain(), stop: () => this.undrain(), state: () => ({ draining: this.#draining, sessions: this.registry.total }) },
       }),
     );
     http.route(
@@ -210,6 +214,8 @@ export class App extends EventEmitter {
     for (const section of ['http', 'webrtc', 'admin'] as const) {
       if (JSON.stringify(prev[section]) !== JSON.stringify(next[section])) result.needsRestart.push(section);
     }
+    // The agent listener is bound once; drainTimeoutS is read at SIGTERM, so it applies at once.
+    if (prev.cluster.agentPort !== next.cluster.agentPort) result.needsRestart.push('cluster');
     this.config = next;
     await Promise.all(stopping);
     return result;
@@ -230,6 +236,7 @@ export class App extends EventEmitter {
     for (const s of app.streams.values()) if (!s.onDemand) s.start();
     try {
       await app.#listen();
+      await app.#listenAgent();
     } catch (err) {
       await app.close();
       throw err;
@@ -246,6 +253,63 @@ export class App extends EventEmitter {
       this.#server = server;
     });
     this.#server?.on('error', (err) => this.#log.error({ err }, 'HTTP server error'));
+  }
+
+  async #listenAgent(): Promise<void> {
+    const port = this.config.cluster.agentPort;
+    if (port === undefined) return;
+    // The agent binds http.listen's host: whoever may reach the HTTP API may read the load figure.
+    this.#agent = await AgentServer.listen({
+      host: this.address.host,
+      port,
+      line: () => agentLine({ used: this.registry.total, total: this.config.limits.viewersTotal, draining: this.#draining }),
+      log: this.#log.child({ component: 'agent' }),
+    });
+  }
+
+  /** The bound agent-check address, when cluster.agentPort is set. */
+  get agentAddress(): { host: string; port: number } | undefined {
+    return this.#agent?.address;
+  }
+
+  /** True while draining: new POSTs get 503 and the agent says `drain`; sessions keep playing. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Starts draining (POST /api/drain, SIGTERM). Idempotent. */
+  drain(): void {
+    if (!this.#draining) this.#log.info({ sessions: this.registry.total }, 'draining: no new sessions; the agent says drain');
+    this.#draining = true;
+  }
+
+  /** Stops draining (DELETE /api/drain); false once close() has started, which drains for good. */
+  undrain(): boolean {
+    if (this.#closed) return false;
+    if (this.#draining) this.#log.info('drain cancelled: taking new sessions again');
+    this.#draining = false;
+    return true;
+  }
+
+  /**
+   * SIGTERM: drains, waits until every session has left or `drainTimeoutMs` passed
+   * (cluster.drainTimeoutS by default; 0 closes at once), then close().
+   */
+  async shutdown(drainTimeoutMs = this.config.cluster.drainTimeoutS * 1000): Promise<void> {
+    this.drain();
+    if (drainTimeoutMs > 0 && this.registry.total > 0 && !this.#closed) {
+      this.#log.info({ sessions: this.registry.total, drainTimeoutMs }, 'waiting for viewers to leave before closing');
+      await new Promise<void>((resolve) => {
+        const deadline = Date.now() + drainTimeoutMs;
+        const tick = setInterval(() => {
+          if (this.registry.total > 0 && Date.now() < deadline && !this.#closed) return;
+          clearInterval(tick);
+          resolve();
+        }, 200);
+      });
+      this.#log.info({ sessions: this.registry.total }, this.registry.total > 0 ? 'drain timeout: closing the remaining sessions' : 'every viewer left');
+    }
+    await this.close();
   }
 
   /** The bound HTTP address (port resolved when the config asked for 0). */
@@ -279,6 +343,7 @@ export class App extends EventEmitter {
   async #close(): Promise<void> {
     this.#closed = true;
     this.#draining = true;
+    this.#agent?.close();
     this.registry.closeAll('whepd is shutting down');
     for (const s of this.streams.values()) s.close({ kind: 'shutdown', message: 'whepd is shutting down' });
     await Promise.all([...this.streams.values()].map((s) => s.stopped()));
