@@ -43,6 +43,8 @@ export interface WhepClientOptions {
    * either, which whepd reads as a dead viewer after webrtc.rtcpTimeoutMs. For short tests.
    */
   recordSenderReports?: boolean;
+  /** Local address the client's peer binds (default 127.0.0.1; e2e/cluster.ts uses its namespace's). */
+  bindAddress?: string;
 }
 
 /** One sender report the client received. */
@@ -161,7 +163,7 @@ export class WhepClient {
   attempts = 1;
 
   static async #connectOnce(o: WhepClientOptions): Promise<WhepClient> {
-    const pc = new PeerConnectionCtor(`client-${++clientSeq}`, { iceServers: [], bindAddress: '127.0.0.1', disableAutoNegotiation: true });
+    const pc = new PeerConnectionCtor(`client-${++clientSeq}`, { iceServers: [], bindAddress: o.bindAddress ?? '127.0.0.1', disableAutoNegotiation: true });
     const keep = o.keepPayloads ?? 8;
     const v = new Video('0', o.videoSendRecv ? 'SendRecv' : 'RecvOnly');
     v.addH264Codec(o.videoPayloadType ?? 108, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f');
