@@ -30,7 +30,7 @@ import { adminRoutes } from '../admin/index.js';
 import { Metrics } from '../metrics/index.js';
 import { Authorizer, RateLimiter } from '../auth/index.js';
 import { ShardPool } from '../shard/index.js';
-import { AgentServer, agentLine } from '../cluster/index.js';
+import { AgentServer, agentLine, waitForSessionsToLeave } from '../cluster/index.js';
 import type { PeerNetworkOptions } from '../webrtc/index.js';
 
 /** A running whepd. Emits `close` once. */
@@ -299,15 +299,8 @@ export class App extends EventEmitter {
     this.drain();
     if (drainTimeoutMs > 0 && this.registry.total > 0 && !this.#closed) {
       this.#log.info({ sessions: this.registry.total, drainTimeoutMs }, 'waiting for viewers to leave before closing');
-      await new Promise<void>((resolve) => {
-        const deadline = Date.now() + drainTimeoutMs;
-        const tick = setInterval(() => {
-          if (this.registry.total > 0 && Date.now() < deadline && !this.#closed) return;
-          clearInterval(tick);
-          resolve();
-        }, 200);
-      });
-      this.#log.info({ sessions: this.registry.total }, this.registry.total > 0 ? 'drain timeout: closing the remaining sessions' : 'every viewer left');
+      const empty = await waitForSessionsToLeave(() => this.registry.total, drainTimeoutMs, () => this.#closed);
+      this.#log.info({ sessions: this.registry.total }, empty ? 'every viewer left' : 'drain timeout: closing the remaining sessions');
     }
     await this.close();
   }

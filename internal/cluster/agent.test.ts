@@ -1,6 +1,6 @@
 import t from 'tap';
 import { connect } from 'node:net';
-import { AgentServer, agentLine, freePercent } from './index.js';
+import { AgentServer, agentLine, freePercent, waitForSessionsToLeave } from './index.js';
 
 function read(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -62,4 +62,17 @@ t.test('AgentServer.listen() rejects when the port is taken', async (t) => {
   const agent = await AgentServer.listen({ host: '127.0.0.1', port: 0, line: () => 'x\n' });
   t.teardown(() => agent.close());
   await t.rejects(AgentServer.listen({ host: '127.0.0.1', port: agent.address.port, line: () => 'x\n' }), /EADDRINUSE/);
+});
+
+t.test('waitForSessionsToLeave() resolves true when the last leaves, false at the timeout or on stop', async (t) => {
+  t.equal(await waitForSessionsToLeave(() => 0, 1000), true, 'none to wait for');
+  let n = 2;
+  setTimeout(() => (n = 0), 60);
+  const t0 = Date.now();
+  t.equal(await waitForSessionsToLeave(() => n, 5000, () => false, 10), true);
+  t.ok(Date.now() - t0 < 1000, 'as soon as they left, not at the timeout');
+  t.equal(await waitForSessionsToLeave(() => 1, 50, () => false, 10), false, 'timeout');
+  let stopped = false;
+  setTimeout(() => (stopped = true), 30);
+  t.equal(await waitForSessionsToLeave(() => 1, 5000, () => stopped, 10), false, 'stop() gives up early');
 });
