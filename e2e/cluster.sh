@@ -101,11 +101,21 @@ EOF
   OWNED+=("$!")
   wait_tcp $NET.1 8080 50 || setup_fail "HAProxy did not listen on $NET.1:8080: $(tail -n 3 "$TMP/haproxy.log" | tr '\n' ' ')"
 
+  # bash reports a background job killed by a signal ("Killed") on its stderr as soon as the next
+  # foreground command ends: whepd1's SIGKILL is the scenario's own, so the shell's stderr is
+  # parked while it runs (cluster.ts's own stderr goes to a file).
+  exec 3>&2 2>/dev/null
   timeout 300 node --import=tsx e2e/cluster.ts --lb "http://$NET.1:8080" --stream cam --token "$TOKEN" \
     --bind $NET.100 --socket "$TMP/haproxy.sock" "${INSTANCES[@]}" 2>"$TMP/cluster.err"
   rc=$?
+  exec 2>&3 3>&-
   [ -s "$TMP/cluster.err" ] && sed 's/^/# cluster.ts stderr: /' "$TMP/cluster.err" | tail -n 5
-  # whepd1 was SIGKILLed by the scenario; the others must still run, and SIGTERM ends them with 0.
+  # whepd1 was SIGKILLed by the scenario: reap it here.
+  if ! alive "$WHEPD1_PID"; then
+    wait "$WHEPD1_PID"
+    echo "# whepd1 exited with status $? (137: the scenario's SIGKILL)"
+  fi
+  # The others must still run, and SIGTERM ends them with 0.
   for n in 2 3; do
     pid_var="WHEPD${n}_PID"
     pid=${!pid_var}
