@@ -2,6 +2,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { parseConfig } from '../config/index.js';
 import { WhepClient, releaseWebRtc, startTestApp, waitLive } from '../testkit/index.js';
 
 t.teardown(releaseWebRtc);
@@ -95,4 +96,19 @@ t.test('App.shutdown(timeout) closes the remaining viewers when the drain timeou
   const took = Date.now() - started;
   t.ok(took >= 550 && took < 5000, `closed after the timeout (${took} ms)`);
   t.equal(app.registry.total, 0);
+});
+
+t.test('App.reload(): drainTimeoutS applies at once, a new agentPort needs a restart, the agent weighs the new viewersTotal', async (t) => {
+  const app = await startTestApp({ limits: { viewersPerStream: 4, viewersTotal: 4 }, cluster: { agentPort: 0 } });
+  t.teardown(() => app.close());
+  const base = { http: { listen: '127.0.0.1:0' }, webrtc: { bindAddress: '127.0.0.1' }, ffmpeg: { restartMinMs: 200, restartMaxMs: 2000 }, log: { level: 'silent' }, streams: [{ id: 'demo', input: 'fixtures/media/demo.mp4', loop: true }] };
+  // Hold one slot without a peer: the agent line counts slots, negotiating or connected.
+  const slot = app.registry.reserve('demo');
+  t.teardown(() => slot.release());
+  const same = await app.reload(parseConfig({ ...base, limits: { viewersPerStream: 4, viewersTotal: 8 }, cluster: { agentPort: 0, drainTimeoutS: 60 } }));
+  t.same(same.needsRestart, [], 'drainTimeoutS and limits apply at once');
+  t.equal(app.config.cluster.drainTimeoutS, 60);
+  t.equal(await agent(app.agentAddress), 'up ready 87%\n', '7 of 8 free after the reload (was 75% of 4)');
+  const moved = await app.reload(parseConfig({ ...base, limits: { viewersPerStream: 4, viewersTotal: 8 }, cluster: { agentPort: 1 } }));
+  t.same(moved.needsRestart, ['cluster'], 'the listener stays where it is until a restart');
 });
