@@ -48,6 +48,7 @@ export class App extends EventEmitter {
   #server: ServerType | undefined;
   #agent: AgentServer | undefined;
   #draining = false;
+  #shuttingDown = false;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -283,9 +284,9 @@ export class App extends EventEmitter {
     this.#draining = true;
   }
 
-  /** Stops draining (DELETE /api/drain); false once close() has started, which drains for good. */
+  /** Stops draining (DELETE /api/drain); false once shutdown() or close() started: they drain for good. */
   undrain(): boolean {
-    if (this.#closed) return false;
+    if (this.#shuttingDown || this.#closed) return false;
     if (this.#draining) this.#log.info('drain cancelled: taking new sessions again');
     this.#draining = false;
     return true;
@@ -296,6 +297,7 @@ export class App extends EventEmitter {
    * (cluster.drainTimeoutS by default; 0 closes at once), then close().
    */
   async shutdown(drainTimeoutMs = this.config.cluster.drainTimeoutS * 1000): Promise<void> {
+    this.#shuttingDown = true;
     this.drain();
     if (drainTimeoutMs > 0 && this.registry.total > 0 && !this.#closed) {
       this.#log.info({ sessions: this.registry.total, drainTimeoutMs }, 'waiting for viewers to leave before closing');

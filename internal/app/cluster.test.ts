@@ -74,8 +74,8 @@ t.test('App.shutdown() waits for viewers to leave, bounded by the drain timeout'
   t.equal(await agent(app.agentAddress), 'drain\n');
   const before = viewer.video.length;
   await viewer.waitFor(() => viewer.video.length > before + 20, 5000, 'video during the drain wait');
-  t.equal(app.undrain(), true);
-  app.drain();
+  t.equal(app.undrain(), false, 'DELETE /api/drain cannot undo a SIGTERM');
+  t.equal(app.draining, true);
   setTimeout(() => void viewer.close(), 300);
   await done;
   const took = Date.now() - started;
