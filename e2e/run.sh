@@ -545,6 +545,13 @@ timeout 240 bash e2e/rtmp-core.sh >"$TMP/rtmp.out" 2>&1 || rc=$?
 tally rtmp "$TMP/rtmp.out" "$rc"
 
 # ---------------------------------------------------------------------------------------------
+# Scale-out: three whepd behind HAProxy with deploy/haproxy.cfg, the nginx-rtmp core as origin, in
+# a network namespace of its own; 60-90 viewers, SIGKILL, drain (about 35 s; bounded to 360 s).
+rc=0
+timeout 360 bash e2e/cluster.sh >"$TMP/cluster.out" 2>&1 || rc=$?
+tally cluster "$TMP/cluster.out" "$rc"
+
+# ---------------------------------------------------------------------------------------------
 # Headless Chromium against the real binary (its own whepd, network namespace): driver.ts (bounded
 # to 300 s) and av-sync.ts (steady-state lip sync, bounded to 270 s, about 130 s).
 rc=0

@@ -24,12 +24,15 @@ Endpoints (see README.md and docs/whep.md):
   DELETE /whep/<stream>/<session>   leave
   GET    /                          stream list; GET /play/<stream> plays one in the browser
 
-Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config (an invalid one is
+Signals: SIGTERM/SIGINT drain and exit 0 (new sessions get 503; viewers are closed at once, or
+after they leave within cluster.drainTimeoutS); SIGHUP reloads the config (an invalid one is
 rejected and the running config kept).
 
 Operator endpoints: GET /healthz, GET /readyz, GET /metrics (Prometheus), and with admin.token
 set: GET /api/streams, GET /api/sessions, DELETE /api/sessions/<id>,
-POST /api/streams/<id>/restart (Authorization: Bearer <token>).
+POST /api/streams/<id>/restart, GET|POST|DELETE /api/drain (Authorization: Bearer <token>).
+With cluster.agentPort set, HAProxy's agent-check reads "up ready <free>%" or "drain" there
+(docs/scale-out.md).
 `;
 
 function version(): string {
@@ -97,12 +100,14 @@ async function serve(file: string): Promise<void> {
     log.info({ signal }, 'shutting down');
     // Exit only once systemd-notify has run: it is a child, and exiting would kill it.
     const notified = notifySystemd('STOPPING=1');
+    // The 5 s for closing come on top of the wait for viewers to leave (cluster.drainTimeoutS).
+    const drainMs = app.config.cluster.drainTimeoutS * 1000;
     const force = setTimeout(() => {
-      log.error('shutdown took longer than 5 s; exiting');
+      log.error(`shutdown took longer than ${(drainMs + 5000) / 1000} s; exiting`);
       process.exit(1);
-    }, 5000);
+    }, drainMs + 5000);
     force.unref();
-    Promise.all([app.close(), notified]).then(
+    Promise.all([app.shutdown(drainMs), notified]).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');

@@ -1,3 +1,3 @@
 /** Admin: health, readiness, metrics exposition and the bearer-token admin API. */
 export { adminRoutes } from './routes.js';
-export type { AdminRoutesOptions, AdminSession, AdminReception } from './routes.js';
+export type { AdminDrain, AdminRoutesOptions, AdminSession, AdminReception } from './routes.js';

@@ -42,3 +42,31 @@ t.test('adminRoutes() a failing metrics scrape is a 500 that leaks nothing', asy
   t.equal(res.status, 500);
   t.equal(await res.text(), 'internal error\n');
 });
+
+t.test('adminRoutes() /api/drain: token required; POST drains, GET reads, DELETE undoes, 503 once shutting down', async (t) => {
+  let draining = false;
+  let closing = false;
+  const drain = {
+    start: () => void (draining = true),
+    stop: () => (closing ? false : ((draining = false), true)),
+    state: () => ({ draining, sessions: 3 }),
+  };
+  const app = root({ token: 'secret-token', drain });
+  t.equal((await app.request('/api/drain', { method: 'POST' })).status, 401, 'no token, no drain');
+  t.equal(draining, false);
+  const auth = { headers: { Authorization: 'Bearer secret-token' } };
+  const on = await app.request('/api/drain', { method: 'POST', ...auth });
+  t.equal(on.status, 200);
+  t.same(await on.json(), { draining: true, sessions: 3 });
+  t.same(await (await app.request('/api/drain', auth)).json(), { draining: true, sessions: 3 });
+  const off = await app.request('/api/drain', { method: 'DELETE', ...auth });
+  t.equal(off.status, 200);
+  t.same(await off.json(), { draining: false, sessions: 3 });
+  closing = true;
+  draining = true;
+  const refused = await app.request('/api/drain', { method: 'DELETE', ...auth });
+  t.equal(refused.status, 503);
+  t.ok(refused.headers.get('retry-after'));
+  t.equal(await refused.text(), 'whepd is shutting down: the drain cannot be undone\n');
+  t.equal((await root({ token: 'secret-token' }).request('/api/drain', { method: 'POST', ...auth })).status, 404, 'without drain control');
+});

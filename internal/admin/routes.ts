@@ -1,11 +1,11 @@
 /**
  * Operator endpoints: health and readiness probes, Prometheus metrics, and a bearer-token admin
- * API under /api (list streams and sessions, kick a session, restart a stream). Refusals are
+ * API under /api (list streams and sessions, kick a session, restart a stream, drain). Refusals are
  * thrown as typed errors; the root app's one error handler answers them.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Hono } from 'hono';
-import { NotFoundError, UnauthorizedError } from '../errors/index.js';
+import { NotFoundError, OverloadedError, UnauthorizedError } from '../errors/index.js';
 import type { StreamStatus } from '../stream/index.js';
 
 /** A session as the admin API lists and kicks it. */
@@ -44,6 +44,16 @@ export interface AdminRoutesOptions {
   readinessStreams?: () => string[];
   /** Bearer token for /api; without one, /api answers 401. */
   token?: string | undefined;
+  /** Drain control behind /api/drain; absent, /api/drain is 404. */
+  drain?: AdminDrain;
+}
+
+/** Taking the instance out of a cluster and back (the HAProxy agent says `drain` meanwhile). */
+export interface AdminDrain {
+  start(): void;
+  /** False when the drain cannot be undone (whepd is shutting down). */
+  stop(): boolean;
+  state(): { draining: boolean; sessions: number };
 }
 
 function digest(s: string): Buffer {
@@ -120,6 +130,23 @@ export function adminRoutes(o: AdminRoutesOptions): Hono {
     if (o.endSession) o.endSession(s, 'kicked by the admin API');
     else s.close('kicked by the admin API');
     return c.body(null, 204);
+  });
+
+  // A rolling restart: POST, wait for sessions to fall (GET), then restart; or DELETE to undo.
+  const drain = (): AdminDrain => {
+    if (!o.drain) throw new NotFoundError('drain is not available');
+    return o.drain;
+  };
+  app.get('/api/drain', (c) => c.json(drain().state()));
+  app.post('/api/drain', (c) => {
+    const d = drain();
+    d.start();
+    return c.json(d.state());
+  });
+  app.delete('/api/drain', (c) => {
+    const d = drain();
+    if (!d.stop()) throw new OverloadedError('SHUTTING_DOWN', 'whepd is shutting down: the drain cannot be undone');
+    return c.json(d.state());
   });
 
   app.post('/api/streams/:id/restart', (c) => {

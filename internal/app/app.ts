@@ -32,6 +32,7 @@ import { adminRoutes } from '../admin/index.js';
 import { Metrics } from '../metrics/index.js';
 import { Authorizer, RateLimiter } from '../auth/index.js';
 import { ShardPool } from '../shard/index.js';
+import { AgentServer, agentLine, waitForSessionsToLeave } from '../cluster/index.js';
 import type { PeerNetworkOptions } from '../webrtc/index.js';
 
 /** A running whepd. Emits `close` once. */
@@ -49,7 +50,9 @@ export class App extends EventEmitter {
   #authorizer: Authorizer;
   #rateLimiter: RateLimiter;
   #server: ServerType | undefined;
+  #agent: AgentServer | undefined;
   #draining = false;
+  #shuttingDown = false;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Streams a reload took out of `streams` whose viewers are still being told to reconnect. */
@@ -76,6 +79,7 @@ export class App extends EventEmitter {
       streams: () => [...streams.values()].map((s) => s.status()),
       viewers: () => this.registry.list(),
       ...(shards ? { shards: () => ({ viewers: shards.load, restarts: shards.restarts }) } : {}),
+      draining: () => this.#draining,
     });
     const http = new Hono();
     // One error handler for every route (WHEP, admin, player, metrics): typed errors map to their
@@ -97,6 +101,7 @@ export class App extends EventEmitter {
         metrics: async () => ({ body: await this.metrics.render(), contentType: this.metrics.contentType }),
         token: config.admin.token,
         readinessStreams: () => [...streams.values()].filter((s) => !s.onDemand).map((s) => s.id),
+        drain: { start: () => this.drain(), stop: () => this.undrain(), state: () => ({ draining: this.#draining, sessions: this.registry.total }) },
       }),
     );
     http.route(
@@ -241,6 +246,8 @@ export class App extends EventEmitter {
     for (const section of ['http', 'webrtc', 'admin'] as const) {
       if (JSON.stringify(prev[section]) !== JSON.stringify(next[section])) result.needsRestart.push(section);
     }
+    // The agent listener is bound once; drainTimeoutS is read at SIGTERM, so it applies at once.
+    if (prev.cluster.agentPort !== next.cluster.agentPort) result.needsRestart.push('cluster');
     this.config = next;
     await Promise.all(stopping);
     return result;
@@ -283,6 +290,7 @@ export class App extends EventEmitter {
     for (const s of app.streams.values()) if (!s.onDemand) s.start();
     try {
       await app.#listen();
+      await app.#listenAgent();
     } catch (err) {
       await app.close();
       throw err;
@@ -299,6 +307,57 @@ export class App extends EventEmitter {
       this.#server = server;
     });
     this.#server?.on('error', (err) => this.#log.error({ err }, 'HTTP server error'));
+  }
+
+  async #listenAgent(): Promise<void> {
+    const port = this.config.cluster.agentPort;
+    if (port === undefined) return;
+    // The agent binds http.listen's host: whoever may reach the HTTP API may read the load figure.
+    this.#agent = await AgentServer.listen({
+      host: this.address.host,
+      port,
+      line: () => agentLine({ used: this.registry.total, total: this.config.limits.viewersTotal, draining: this.#draining }),
+      log: this.#log.child({ component: 'agent' }),
+    });
+  }
+
+  /** The bound agent-check address, when cluster.agentPort is set. */
+  get agentAddress(): { host: string; port: number } | undefined {
+    return this.#agent?.address;
+  }
+
+  /** True while draining: new POSTs get 503 and the agent says `drain`; sessions keep playing. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Starts draining (POST /api/drain, SIGTERM). Idempotent. */
+  drain(): void {
+    if (!this.#draining) this.#log.info({ sessions: this.registry.total }, 'draining: no new sessions; the agent says drain');
+    this.#draining = true;
+  }
+
+  /** Stops draining (DELETE /api/drain); false once shutdown() or close() started: they drain for good. */
+  undrain(): boolean {
+    if (this.#shuttingDown || this.#closed) return false;
+    if (this.#draining) this.#log.info('drain cancelled: taking new sessions again');
+    this.#draining = false;
+    return true;
+  }
+
+  /**
+   * SIGTERM: drains, waits until every session has left or `drainTimeoutMs` passed
+   * (cluster.drainTimeoutS by default; 0 closes at once), then close().
+   */
+  async shutdown(drainTimeoutMs = this.config.cluster.drainTimeoutS * 1000): Promise<void> {
+    this.#shuttingDown = true;
+    this.drain();
+    if (drainTimeoutMs > 0 && this.registry.total > 0 && !this.#closed) {
+      this.#log.info({ sessions: this.registry.total, drainTimeoutMs }, 'waiting for viewers to leave before closing');
+      const empty = await waitForSessionsToLeave(() => this.registry.total, drainTimeoutMs, () => this.#closed);
+      this.#log.info({ sessions: this.registry.total }, empty ? 'every viewer left' : 'drain timeout: closing the remaining sessions');
+    }
+    await this.close();
   }
 
   /** The bound HTTP address (port resolved when the config asked for 0). */
@@ -333,6 +392,7 @@ export class App extends EventEmitter {
   async #close(): Promise<void> {
     this.#closed = true;
     this.#draining = true;
+    this.#agent?.close();
     await this.endWithReconnect(() => true, 'whepd is shutting down');
     // POSTs that were past the draining check when close() began
     this.registry.closeAll('whepd is shutting down');

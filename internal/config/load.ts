@@ -98,6 +98,11 @@ function crossCheck(cfg: Config): ConfigProblem[] {
   if (typeof cfg.http?.listen === 'string' && !parseListen(cfg.http.listen)) {
     problems.push({ path: '/http/listen', message: `must be host:port (e.g. 127.0.0.1:8889), got ${JSON.stringify(cfg.http.listen)}` });
   }
+  const agentPort = cfg.cluster?.agentPort;
+  const httpPort = typeof cfg.http?.listen === 'string' ? parseListen(cfg.http.listen)?.port : undefined;
+  if (typeof agentPort === 'number' && agentPort !== 0 && agentPort === httpPort) {
+    problems.push({ path: '/cluster/agentPort', message: `must differ from the port of http.listen (${httpPort})` });
+  }
   const { portRangeBegin, portRangeEnd } = cfg.webrtc;
   if ((portRangeBegin === undefined) !== (portRangeEnd === undefined)) {
     problems.push({ path: '/webrtc/portRangeEnd', message: 'portRangeBegin and portRangeEnd must be set together' });

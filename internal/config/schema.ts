@@ -133,6 +133,15 @@ export const configSchema = {
         token: { type: 'string', minLength: 16 },
       },
     },
+    cluster: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        agentPort: { type: 'integer', minimum: 0, maximum: 65535 },
+        drainTimeoutS: { type: 'number', minimum: 0, maximum: 86400, default: 0 },
+      },
+    },
     ffmpeg: {
       type: 'object',
       additionalProperties: false,

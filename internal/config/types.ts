@@ -72,6 +72,12 @@ export interface Config {
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   readonly admin: { readonly token?: string };
+  readonly cluster: {
+    /** HAProxy agent-check port, bound on http.listen's host (unset: no agent; 0: a free port). */
+    readonly agentPort?: number;
+    /** On SIGTERM, how long to wait for viewers to leave before closing them (0: close at once). */
+    readonly drainTimeoutS: number;
+  };
   readonly ffmpeg: {
     readonly path: string;
     readonly ffprobePath: string;

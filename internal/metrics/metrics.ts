@@ -11,6 +11,8 @@ export interface MetricsSources {
   streams(): Iterable<StreamStatus>;
   /** Viewers held by each shard process and shard restarts, when webrtc.shards > 0. */
   shards?(): { viewers: readonly number[]; restarts: number };
+  /** True while draining (no new sessions); absent: the gauge is not exported. */
+  draining?(): boolean;
   /** Every viewer's reception from its RTCP (a WHEP Session fits), read at scrape time. */
   viewers?(): Iterable<ObservedViewer>;
 }
@@ -107,6 +109,10 @@ export class Metrics {
       counter('whepd_shard_restarts_total', 'Shard processes that exited and were replaced.', [], (c) => c.inc(shards().restarts));
     }
     if (sources.viewers) this.#receptionHistograms(sources.viewers.bind(sources), registers);
+    if (sources.draining) {
+      const draining = sources.draining.bind(sources);
+      gauge('whepd_draining', '1 while draining (POST /api/drain or SIGTERM): new POSTs get 503, the agent says drain.', [], (g) => g.set(draining() ? 1 : 0));
+    }
     perKind('whepd_rtp_in_packets_total', 'RTP packets received from FFmpeg.', (s) => [s.video.packets, s.audio.packets]);
     perKind('whepd_rtp_in_bytes_total', 'RTP bytes received from FFmpeg.', (s) => [s.video.bytes, s.audio.bytes]);
     perKind('whepd_rtp_junk_packets_total', 'Datagrams dropped on the ingest ports (not valid RTP of the expected type).', (s) => [s.video.junk, s.audio.junk]);

@@ -15,6 +15,7 @@ export interface TestAppOptions {
   auth?: Record<string, unknown>;
   rateLimit?: { perSecond?: number; burst?: number };
   whep?: { requireIfMatch?: boolean };
+  cluster?: { agentPort?: number; drainTimeoutS?: number };
   log?: Logger;
 }
 
@@ -30,6 +31,7 @@ export async function startTestApp(o: TestAppOptions = {}): Promise<App> {
     auth: o.auth ?? {},
     rateLimit: o.rateLimit ?? {},
     whep: o.whep ?? {},
+    cluster: o.cluster ?? {},
     streams: o.streams ?? [{ id: 'demo', input: 'fixtures/media/demo.mp4', loop: true }],
   });
   return App.start(config, o.log ?? silentLogger());

@@ -66,7 +66,7 @@ t.test('POST error rows: status, text body, CORS, Retry-After', async (t) => {
     ['viewer cap', {}, { viewersPerStream: 0 }, (r) => post(r), 503, /viewersPerStream = 0/, '5'],
     ['total cap', {}, { viewersTotal: 0 }, (r) => post(r), 503, /viewersTotal = 0/, '5'],
     ['pending cap', {}, { pendingSessions: 0 }, (r) => post(r), 503, /limits.pendingSessions = 0/, '5'],
-    ['draining', { isDraining: () => true }, {}, (r) => post(r), 503, /^whepd is shutting down\n$/, '5'],
+    ['draining', { isDraining: () => true }, {}, (r) => post(r), 503, /^whepd is draining \(shutting down or taken out of service\): no new sessions here\n$/, '5'],
     ['ICE gathering timeout', {}, {}, (r) => ((r.failNextPeer = new GatewayTimeoutError('ICE gathering did not complete within 100 ms')), post(r)), 504, /ICE gathering did not complete/],
   ];
   for (const [name, o, caps, send, status, body, retryAfter] of rows) {

@@ -34,7 +34,7 @@ export interface WhepRoutesOptions {
   maxBodyBytes: number;
   timers: SessionTimers;
   log: Logger;
-  /** True while shutting down: new sessions get 503. */
+  /** True while draining (taken out of a cluster, or shutting down): new sessions get 503. */
   isDraining?: () => boolean;
   /** Candidates accepted in one PATCH. */
   maxCandidatesPerPatch?: number;
@@ -144,7 +144,7 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
       const offer = await bodyText(c);
       if (!offer.trim()) throw new BadRequestError('empty body: POST an SDP offer');
       const plan = planAnswer(offer);
-      if (o.isDraining?.()) throw new OverloadedError('DRAINING', 'whepd is shutting down');
+      if (o.isDraining?.()) throw new OverloadedError('DRAINING', 'whepd is draining (shutting down or taken out of service): no new sessions here');
       if (!s.live && s.onDemand && s.demand) await s.demand();
       if (!s.live) {
         const why = s.lastError ? `: ${s.lastError}` : '';
