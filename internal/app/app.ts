@@ -3,14 +3,12 @@
  * streams, the session registry and the HTTP server; closes in phases (see close()).
  */
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { lookup } from 'node:dns/promises';
 import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { isFileInput, parseListen } from '../config/index.js';
+import { parseListen } from '../config/index.js';
 import type { Config, StreamConfig } from '../config/index.js';
 
 /** What a reload changed. */
@@ -24,6 +22,7 @@ export interface ReloadResult {
 }
 import { LocalDelivery } from '../stream/index.js';
 import { LiveStream } from './live-stream.js';
+import { liveStreamOptions, peerNetwork, resolveAdvertised } from './options.js';
 import { ViewerPeer } from '../webrtc/index.js';
 import { SessionEvents, SessionRegistry, corsMiddleware, httpErrorHandler, whepRoutes } from '../whep/index.js';
 import type { PeerFactory, Session, StreamDirectory } from '../whep/index.js';
@@ -33,7 +32,6 @@ import { Metrics } from '../metrics/index.js';
 import { Authorizer, RateLimiter } from '../auth/index.js';
 import { ShardPool } from '../shard/index.js';
 import { AgentServer, agentLine, waitForSessionsToLeave } from '../cluster/index.js';
-import type { PeerNetworkOptions } from '../webrtc/index.js';
 
 /** A running whepd. Emits `close` once. */
 export class App extends EventEmitter {
@@ -70,7 +68,7 @@ export class App extends EventEmitter {
     this.events = new SessionEvents({ registry: this.registry, reconnectDelayMs: () => this.config.webrtc.reconnectDelayMs });
     const directory: StreamDirectory = { get: (id) => streams.get(id), list: () => [...streams.values()] };
     const w = config.webrtc;
-    const net = App.#peerNetwork(config, advertised);
+    const net = peerNetwork(config, advertised);
     const createPeer: PeerFactory = (offer, plan, ids, stream) =>
       shards ? shards.createPeer(stream.id, offer, plan, ids) : ViewerPeer.answer(offer, plan, ids, stream.media, net);
     this.#authorizer = App.#buildAuthorizer(config);
@@ -133,38 +131,6 @@ export class App extends EventEmitter {
     this.http = http;
   }
 
-  static #peerNetwork(config: Config, advertised: readonly string[]): PeerNetworkOptions {
-    const w = config.webrtc;
-    return {
-      iceServers: w.iceServers,
-      gatheringTimeoutMs: w.gatheringTimeoutMs,
-      ...(w.bindAddress ? { bindAddress: w.bindAddress } : {}),
-      ...(w.portRangeBegin !== undefined ? { portRangeBegin: w.portRangeBegin } : {}),
-      ...(w.portRangeEnd !== undefined ? { portRangeEnd: w.portRangeEnd } : {}),
-      ...(w.udpPort !== undefined ? { udpPort: w.udpPort } : {}),
-      ...(advertised.length > 0 ? { advertisedAddresses: advertised, advertiseOnly: w.advertiseOnly } : {}),
-    };
-  }
-
-  /**
-   * The advertised addresses as IP literals: browsers such as Firefox fail on a name in a
-   * candidate, so whepd resolves names itself, once at start (webrtc changes need a restart).
-   */
-  static async #resolveAdvertised(config: Config): Promise<string[]> {
-    const out: string[] = [];
-    for (const a of config.webrtc.advertisedAddresses) {
-      if (isIP(a) !== 0) out.push(a);
-      else {
-        try {
-          for (const r of await lookup(a, { all: true })) out.push(r.address);
-        } catch (err) {
-          throw new Error(`webrtc.advertisedAddresses: cannot resolve ${a} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
-        }
-      }
-    }
-    return [...new Set(out)];
-  }
-
   static #buildAuthorizer(config: Config): Authorizer {
     return new Authorizer({
       tokens: config.auth.tokens,
@@ -174,32 +140,9 @@ export class App extends EventEmitter {
   }
 
   #buildStream(s: StreamConfig, config: Config): LiveStream {
-    return new LiveStream({
-      id: s.id,
-      input: s.input,
-      inputArgs: s.inputArgs,
-      loop: s.loop,
-      isFile: isFileInput(s.input),
-      video: s.video,
-      keyframeIntervalS: s.keyframeIntervalS,
-      videoBitrateKbps: s.videoBitrateKbps,
-      audioBitrateKbps: s.audioBitrateKbps,
-      ffmpegPath: config.ffmpeg.path,
-      ffprobePath: config.ffmpeg.ffprobePath,
-      probeTimeoutMs: config.ffmpeg.probeTimeoutMs,
-      restartMinMs: config.ffmpeg.restartMinMs,
-      restartMaxMs: config.ffmpeg.restartMaxMs,
-      stopGraceMs: config.ffmpeg.stopGraceMs,
-      onDemand: s.onDemand,
-      stallTimeoutMs: s.stallTimeoutS * 1000,
-      demandTimeoutMs: s.startTimeoutS * 1000,
-      idleStopMs: s.idleTimeoutS * 1000,
-      syncHoldMaxMs: s.syncHoldMaxMs,
-      restartGraceMs: s.restartGraceS * 1000,
-      // With shards the viewers' peers live there; the main process only relays.
-      delivery: this.shards ? this.shards.delivery(s.id) : new LocalDelivery(),
-      log: this.#log.child({ stream: s.id }),
-    });
+    // With shards the viewers' peers live there; the main process only relays.
+    const delivery = this.shards ? this.shards.delivery(s.id) : new LocalDelivery();
+    return new LiveStream(liveStreamOptions(s, config, delivery, this.#log.child({ stream: s.id })));
   }
 
   /**
@@ -277,8 +220,8 @@ export class App extends EventEmitter {
   /** Builds everything, starts every stream, and listens. Rejects if the HTTP port cannot be bound. */
   static async start(config: Config, log: Logger): Promise<App> {
     const count = config.webrtc.shards;
-    const advertised = await App.#resolveAdvertised(config);
-    const shards = count > 0 ? await ShardPool.start({ count, net: App.#peerNetwork(config, advertised), log: log.child({ component: 'shard' }) }) : undefined;
+    const advertised = await resolveAdvertised(config);
+    const shards = count > 0 ? await ShardPool.start({ count, net: peerNetwork(config, advertised), log: log.child({ component: 'shard' }) }) : undefined;
     let app: App;
     try {
       app = new App(config, log, shards, advertised);

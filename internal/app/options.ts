@@ -1,0 +1,71 @@
+/** What app derives from the config for each module: a stream's options, the peers' network. */
+import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import type { Logger } from 'pino';
+import { isFileInput } from '../config/index.js';
+import type { Config, StreamConfig } from '../config/index.js';
+import type { Delivery } from '../stream/index.js';
+import type { PeerNetworkOptions } from '../webrtc/index.js';
+import type { LiveStreamOptions } from './live-stream.js';
+
+/** One configured stream's options for its hub and supervisor. */
+export function liveStreamOptions(s: StreamConfig, config: Config, delivery: Delivery, log: Logger): LiveStreamOptions {
+  return {
+    id: s.id,
+    input: s.input,
+    inputArgs: s.inputArgs,
+    loop: s.loop,
+    isFile: isFileInput(s.input),
+    video: s.video,
+    keyframeIntervalS: s.keyframeIntervalS,
+    videoBitrateKbps: s.videoBitrateKbps,
+    audioBitrateKbps: s.audioBitrateKbps,
+    ffmpegPath: config.ffmpeg.path,
+    ffprobePath: config.ffmpeg.ffprobePath,
+    probeTimeoutMs: config.ffmpeg.probeTimeoutMs,
+    restartMinMs: config.ffmpeg.restartMinMs,
+    restartMaxMs: config.ffmpeg.restartMaxMs,
+    stopGraceMs: config.ffmpeg.stopGraceMs,
+    onDemand: s.onDemand,
+    stallTimeoutMs: s.stallTimeoutS * 1000,
+    demandTimeoutMs: s.startTimeoutS * 1000,
+    idleStopMs: s.idleTimeoutS * 1000,
+    syncHoldMaxMs: s.syncHoldMaxMs,
+    restartGraceMs: s.restartGraceS * 1000,
+    delivery,
+    log,
+  };
+}
+
+/** The network every viewer peer gets (in this process or a shard); `advertised` are IP literals. */
+export function peerNetwork(config: Config, advertised: readonly string[]): PeerNetworkOptions {
+  const w = config.webrtc;
+  return {
+    iceServers: w.iceServers,
+    gatheringTimeoutMs: w.gatheringTimeoutMs,
+    ...(w.bindAddress ? { bindAddress: w.bindAddress } : {}),
+    ...(w.portRangeBegin !== undefined ? { portRangeBegin: w.portRangeBegin } : {}),
+    ...(w.portRangeEnd !== undefined ? { portRangeEnd: w.portRangeEnd } : {}),
+    ...(w.udpPort !== undefined ? { udpPort: w.udpPort } : {}),
+    ...(advertised.length > 0 ? { advertisedAddresses: advertised, advertiseOnly: w.advertiseOnly } : {}),
+  };
+}
+
+/**
+ * The advertised addresses as IP literals: browsers such as Firefox fail on a name in a
+ * candidate, so whepd resolves names itself, once at start (webrtc changes need a restart).
+ */
+export async function resolveAdvertised(config: Config): Promise<string[]> {
+  const out: string[] = [];
+  for (const a of config.webrtc.advertisedAddresses) {
+    if (isIP(a) !== 0) out.push(a);
+    else {
+      try {
+        for (const r of await lookup(a, { all: true })) out.push(r.address);
+      } catch (err) {
+        throw new Error(`webrtc.advertisedAddresses: cannot resolve ${a} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+      }
+    }
+  }
+  return [...new Set(out)];
+}
