@@ -12,18 +12,21 @@
 #
 # Checks (each prints PASS nat/<name> or FAIL nat/<name>: reason, and "nat: N passed, N failed"):
 #   advertised   advertisedAddresses [203.0.113.10], advertiseOnly, udpPort: a node-datachannel
-#                viewer gets 201 and video and audio at full rate (time to first frame printed).
-#   control      the same viewer against whepd without advertisedAddresses: no media (PASS when
-#                it fails to connect, FAIL if it plays).
+#                viewer gets 201 and video and audio at full rate (time to first frame printed);
+#                headless Chromium plays whepd's player page (http://203.0.113.10:8889/play/demo).
+#   control      the same viewers against whepd without advertisedAddresses: no media (PASS when
+#                they fail to connect, FAIL if they play).
 #   one-port     NAT_VIEWERS (default 50) viewers through the NAT at once on the one udpPort, all
 #                at full rate; whepd's process has one UDP socket for peers, on that port.
 #
 # Needs root (ip netns) and nft (Debian package nftables: installed with apt-get when root).
 # Addresses are only 10.77.1.0/24 and 203.0.113.0/24 (TEST-NET-3), only inside these namespaces,
 # which are deleted on exit (also after a failure or a signal); only PIDs started here are ended.
-# Takes about 45 s.
+# Chromium (Debian package, with playwright-core) is optional: its two checks print SKIP without it.
+# Takes about 70 s.
 #
-# Environment: WHEPD_MAIN (default dist/cmd/whepd/main.js), NAT_VIEWERS (default 50),
+# Environment: WHEPD_MAIN (default dist/cmd/whepd/main.js), NAT_VIEWERS (default 50), CHROMIUM
+# (default /usr/bin/chromium),
 # NAT_NO_FIREWALL=1 (no filter in front of the viewer: the control then plays, through a
 # peer-reflexive candidate, and FAILs; that is what the filter is for), E2E_KEEP=1 (keep the logs).
 set -euo pipefail
@@ -190,6 +193,25 @@ viewers() {
   [ -n "$JSON" ] || JSON='{}'
   VIEWERS_RC=$rc
 }
+# browser <name> [chromium.ts options]: headless Chromium (e2e/browser/shared.ts flags) in the
+# viewer namespace on whepd's player page through the NAT; JSON line in $JSON, as viewers() does.
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+HAVE_CHROMIUM=""
+[ -x "$CHROMIUM" ] && [ -f node_modules/playwright-core/package.json ] && [ -f dist/player/player.mjs ] && HAVE_CHROMIUM=1
+browser() {
+  local name=$1 rc=0
+  shift
+  ip netns exec "$NS_VIEW" timeout -k 5 90 env CHROMIUM="$CHROMIUM" node --import=tsx e2e/nat/chromium.ts \
+    "http://$PUBLIC:$HTTP_PORT/play/demo" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  cpid=$!
+  wait "$cpid" || rc=$?
+  cpid=""
+  JSON=$(grep '^{' "$tmp/$name.out" | tail -n 1 || true)
+  [ -n "$JSON" ] || JSON='{}'
+  VIEWERS_RC=$rc
+}
+no_chromium() { echo "SKIP nat/$1: needs $CHROMIUM (sudo apt-get install -y chromium), playwright-core (npm ci) and the built player (npx tsc -p internal/player/client/tsconfig.json)"; }
+
 # q <js expression over r>: reads the last JSON line.
 q() { node -e "const r=JSON.parse(process.argv[1]);const med=a=>{const s=[...a].filter(x=>x!==null).sort((x,y)=>x-y);return s.length?s[s.length>>1]:null};const min=a=>Math.min(...a);const max=a=>Math.max(...a);console.log($1)" "$JSON"; }
 
@@ -203,6 +225,17 @@ if whepd_start advertised ", \"udpPort\": $UDP_PORT, \"advertisedAddresses\": [\
     pass "advertised/plays-through-nat (first video packet $(q 'r.ttff_ms[0]') ms after the offer was started, $(q 'r.video_fps[0]') fps, $(q 'r.video_pps[0]') video packets/s, $(q 'r.audio_pps[0]') Opus packets/s)"
   else
     fail advertised/plays-through-nat "exit $VIEWERS_RC, $JSON; $(tail -n 2 "$tmp/advertised.err" | tr '\n' ' ' | cut -c1-200)"
+  fi
+
+  if [ -n "$HAVE_CHROMIUM" ]; then
+    browser advertised-chromium --wait-ms 15000 --measure-ms 3000
+    if [ "$(q 'r.state==="playing" && r.width===640 && r.height===360 && r.fps>=20')" = true ]; then
+      pass "advertised/chromium-plays-through-nat ($(q 'r.chromium'): player's time to first frame $(q 'r.ttff_ms') ms, $(q 'r.width')x$(q 'r.height'), $(q 'r.fps') fps decoded)"
+    else
+      fail advertised/chromium-plays-through-nat "exit $VIEWERS_RC, $JSON; $(tail -n 2 "$tmp/advertised-chromium.err" | tr '\n' ' ' | cut -c1-200)"
+    fi
+  else
+    no_chromium advertised/chromium-plays-through-nat
   fi
 
   # 3. one port: many viewers on the one udpPort (same whepd).
@@ -233,6 +266,18 @@ if whepd_start control ", \"udpPort\": $UDP_PORT"; then
     pass "control/no-advertised-address-does-not-play (POST 201, peer state $(q 'r.states[0]') after $(q 'r.attempts[0]') attempts, 0 video packets)"
   else
     fail control/no-advertised-address-does-not-play "the viewer was expected to get 201 and no media: exit $VIEWERS_RC, $JSON"
+  fi
+  if [ -n "$HAVE_CHROMIUM" ]; then
+    browser control-chromium --wait-ms 10000 --measure-ms 1000
+    # Not playing, no first frame, and no 640x360 picture (the <video> may count a 2x2 placeholder
+    # frame when the player resets it between retries).
+    if [ "$(q 'r.state!==undefined && r.state!=="playing" && r.ttff_ms===null && r.width!==640')" = true ]; then
+      pass "control/chromium-does-not-play (player state $(q 'r.state') after 10 s, no first frame; its message: \"$(q 'r.status')\")"
+    else
+      fail control/chromium-does-not-play "Chromium was expected not to play: exit $VIEWERS_RC, $JSON; $(tail -n 2 "$tmp/control-chromium.err" | tr '\n' ' ' | cut -c1-200)"
+    fi
+  else
+    no_chromium control/chromium-does-not-play
   fi
   whepd_stop
 fi
