@@ -26,9 +26,9 @@
 # Takes about 70 s.
 #
 # Environment: WHEPD_MAIN (default dist/cmd/whepd/main.js), NAT_VIEWERS (default 50), CHROMIUM
-# (default /usr/bin/chromium),
-# NAT_NO_FIREWALL=1 (no filter in front of the viewer: the control then plays, through a
-# peer-reflexive candidate, and FAILs; that is what the filter is for), E2E_KEEP=1 (keep the logs).
+# (default /usr/bin/chromium), NAT_NO_FIREWALL=1 (no filter in front of the viewer: the control
+# then plays, through a peer-reflexive candidate, and FAILs; that is what the filter is for),
+# E2E_KEEP=1 (keep the logs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
