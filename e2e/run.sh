@@ -539,6 +539,14 @@ grep -v '^  {' "$TMP/gst.out" >"$TMP/gst.lines" || true
 tally gst "$TMP/gst.lines" "$rc"
 
 # ---------------------------------------------------------------------------------------------
+# whepd behind a real 1:1 NAT (nftables) in three network namespaces, a viewer behind a stateful
+# firewall: advertisedAddresses plays (node-datachannel and Chromium), the control without it does
+# not, 50 viewers on one UDP port (e2e/nat/run.sh, bounded to 240 s, about 70 s). SKIP when not root.
+rc=0
+timeout -k 10 240 bash e2e/nat/run.sh >"$TMP/nat.out" 2>&1 || rc=$?
+tally nat "$TMP/nat.out" "$rc"
+
+# ---------------------------------------------------------------------------------------------
 # Real restreaming core: nginx + libnginx-mod-rtmp, publisher stop/return (bounded to 240 s).
 rc=0
 timeout 240 bash e2e/rtmp-core.sh >"$TMP/rtmp.out" 2>&1 || rc=$?
