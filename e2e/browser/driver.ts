@@ -183,7 +183,7 @@ async function main(): Promise<number> {
         // from the new one instead (the player re-POSTs when the stream is live again).
         let recovered = false;
         while (!recovered && Date.now() - killedAt < 25000) {
-          const w = await p.evaluate(sampleStats, { ms: 1000, source: 'player' });
+          const w = await p.evaluate(sampleStats, { ms: 2000, source: 'player' });
           recovered = (w.samples.at(-1)?.framesDecoded ?? 0) > (w.samples[0]?.framesDecoded ?? 0) + 15;
         }
         expect(recovered, 'frames not decoding again within 25 s of the kill');
