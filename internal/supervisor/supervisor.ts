@@ -89,6 +89,8 @@ export class FfmpegSupervisor extends EventEmitter {
   #idleTimer: NodeJS.Timeout | undefined;
   #idleStopping = false;
   #closed = false;
+  /** Between runStarting() and the run's end: the hub has a run to end. */
+  #runActive = false;
 
   constructor(o: FfmpegSupervisorOptions) {
     super();
@@ -262,7 +264,11 @@ export class FfmpegSupervisor extends EventEmitter {
 
   /** The hub ends the run's viewers first; then the sockets go, so no packet reaches a closed track. */
   #endRun(reason: StreamEndReason): void {
-    this.#o.sink.runEnded(reason);
+    // Once per run: close() and the loop's end both come here, and a second runEnded would, with
+    // shards, send every shard another reset for nothing. An idle stop always tells the hub (it
+    // may come during the backoff after a failed run, and the hub then goes from failed to idle).
+    if (this.#runActive || reason.kind === 'idle') this.#o.sink.runEnded(reason);
+    this.#runActive = false;
     for (const [ingest, into] of [[this.#videoIngest, this.#videoDone], [this.#audioIngest, this.#audioDone]] as const) {
       if (!ingest) continue;
       for (const k of ['packets', 'bytes', 'junk', 'rtcp', 'senderReports'] as const) into[k] += ingest.counters[k];
@@ -277,6 +283,7 @@ export class FfmpegSupervisor extends EventEmitter {
   async #superviseLoop(): Promise<void> {
     while (!this.#closed && !this.#idleStopping) {
       this.#o.sink.runStarting();
+      this.#runActive = true;
       let exit: FfmpegExit;
       try {
         exit = await this.#runOnce();

@@ -36,6 +36,8 @@ export class ViewerPeer extends EventEmitter {
   readonly #audio: Track;
   #rtcpReceived = 0;
   #heldCandidates: { candidate: string; mid: string }[] = [];
+  /** Remote candidates libdatachannel took (the offer's are all held back first, then added). */
+  #remoteCandidates = 0;
   #releaseTimer: NodeJS.Timeout | undefined;
   #media: PeerMedia | undefined;
   #advertised: readonly string[] = [];
@@ -278,7 +280,7 @@ export class ViewerPeer extends EventEmitter {
       rttMs: rtt >= 0 ? rtt : undefined,
       videoReady: this.#videoOpen,
       audioReady: this.#audioOpen,
-      remoteCandidateCount: open ? (this.#pc.remoteDescription()?.sdp.match(/^a=candidate:/gm) ?? []).length + this.#heldCandidates.length : 0,
+      remoteCandidateCount: open ? this.#remoteCandidates + this.#heldCandidates.length : 0,
       ...(this.#quality ? { quality: this.#quality.snapshot() } : {}),
     };
   }
@@ -315,6 +317,7 @@ export class ViewerPeer extends EventEmitter {
     if (this.#closed) return;
     try {
       this.#pc.addRemoteCandidate(candidate.replace(/^a=/, ''), mid);
+      this.#remoteCandidates++;
     } catch (err) {
       throw new BadRequestError(`candidate rejected: ${(err as Error).message}`, { cause: err });
     }
