@@ -132,8 +132,20 @@ req -X POST -H 'Content-Type: application/sdp' --data-binary "@$WORK/big.sdp" "$
 expect post-70kb-413 413
 req -X POST -H 'Content-Type: application/sdp' -H 'Transfer-Encoding: chunked' --data-binary "@$WORK/big.sdp" "$ENDPOINT"
 expect post-70kb-chunked-413 413
+# An offer without H264 but with VP8 (a Firefox without OpenH264) gets the stream's VP8 encoding
+# (streams[].fallbackVideo, on by default): started on demand, so the POST may wait for it.
 post_offer firefox-like-no-h264.sdp
-expect_body post-no-h264-406 406 'H264'
+expect post-vp8-fallback-201 201
+if grep -q '^a=rtpmap:96 VP8/90000' "$WORK/b" && ! grep -q 'H264' "$WORK/b"; then pass post-vp8-fallback-answer; else fail post-vp8-fallback-answer "the answer does not carry VP8 on PT 96 alone: $(body)"; fi
+VP8_RES=$(hdr location)
+if [ -n "$VP8_RES" ]; then
+  req -X DELETE "$BASE$VP8_RES"
+  expect delete-vp8-session-200 200
+fi
+# Neither H264 nor VP8: nothing whepd can send.
+sed 's#VP8/90000#VP9/90000#' "$OFFERS/firefox-like-no-h264.sdp" >"$WORK/no-h264-no-vp8.sdp"
+req -X POST -H 'Content-Type: application/sdp' --data-binary "@$WORK/no-h264-no-vp8.sdp" "$ENDPOINT"
+expect_body post-no-h264-no-vp8-406 406 'no H264.*and no VP8'
 post_offer no-opus.sdp
 expect_body post-no-opus-406 406 'Opus'
 

@@ -22,7 +22,7 @@ export interface ReloadResult {
 }
 import { LocalDelivery } from '../stream/index.js';
 import { LiveStream } from './live-stream.js';
-import { liveStreamOptions, peerNetwork, resolveAdvertised } from './options.js';
+import { fallbackStreamId, fallbackStreamOptions, hasVp8Fallback, liveStreamOptions, peerNetwork, resolveAdvertised } from './options.js';
 import { ViewerPeer } from '../webrtc/index.js';
 import { SessionEvents, SessionRegistry, corsMiddleware, httpErrorHandler, whepRoutes } from '../whep/index.js';
 import type { PeerFactory, Session, StreamDirectory } from '../whep/index.js';
@@ -141,8 +141,10 @@ export class App extends EventEmitter {
 
   #buildStream(s: StreamConfig, config: Config): LiveStream {
     // With shards the viewers' peers live there; the main process only relays.
-    const delivery = this.shards ? this.shards.delivery(s.id) : new LocalDelivery();
-    return new LiveStream(liveStreamOptions(s, config, delivery, this.#log.child({ stream: s.id })));
+    const delivery = (id: string) => (this.shards ? this.shards.delivery(id) : new LocalDelivery());
+    const log = this.#log.child({ stream: s.id });
+    const fallback = hasVp8Fallback(s) ? new LiveStream(fallbackStreamOptions(s, config, delivery(fallbackStreamId(s.id)), log)) : undefined;
+    return new LiveStream({ ...liveStreamOptions(s, config, delivery(s.id), log), ...(fallback ? { fallback } : {}) });
   }
 
   /**

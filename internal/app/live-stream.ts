@@ -15,6 +15,21 @@ export interface LiveStreamOptions extends Omit<FfmpegSupervisorOptions, 'sink'>
   delivery: Delivery;
   syncHoldMaxMs?: number;
   restartGraceMs?: number;
+  /**
+   * The same stream encoded to VP8 for viewers whose player has no H264 (streams[].fallbackVideo):
+   * its own on-demand FFmpeg, hub and delivery, so its viewers coming and going never touch
+   * this stream's FFmpeg. Closed with this one.
+   */
+  fallback?: LiveStream;
+}
+
+/** What a stream's status says of its VP8 fallback. */
+export interface FallbackStatus {
+  codec: 'vp8';
+  state: StreamState;
+  viewers: number;
+  pid: number | undefined;
+  restarts: number;
 }
 
 /** Emits `state` (StreamState), `viewers` (count) and `ingestReleased` (a run's sockets closed). */
@@ -22,16 +37,20 @@ export class LiveStream extends EventEmitter {
   readonly id: string;
   readonly #hub: StreamHub;
   readonly #supervisor: FfmpegSupervisor;
+  /** The VP8 encoding of this stream, when streams[].fallbackVideo is "vp8". */
+  readonly fallback: LiveStream | undefined;
 
   constructor(o: LiveStreamOptions) {
     super();
     this.id = o.id;
+    this.fallback = o.fallback;
     this.#hub = new StreamHub({
       id: o.id,
       delivery: o.delivery,
       onDemand: o.onDemand === true,
       ...(o.syncHoldMaxMs !== undefined ? { syncHoldMaxMs: o.syncHoldMaxMs } : {}),
       ...(o.restartGraceMs !== undefined ? { restartGraceMs: o.restartGraceMs } : {}),
+      ...(o.videoCodec !== undefined ? { videoCodec: o.videoCodec } : {}),
     });
     this.#supervisor = new FfmpegSupervisor({ ...o, sink: this.#hub });
     this.#hub.on('viewers', (n: number) => this.#supervisor.viewersChanged(n));
@@ -106,18 +125,26 @@ export class LiveStream extends EventEmitter {
   }
 
   /** Read-only snapshot for status pages and metrics. */
-  status(): StreamStatus {
-    return { ...this.#hub.status(), ...this.#supervisor.status() };
+  status(): StreamStatus & { fallback?: FallbackStatus } {
+    const own = { ...this.#hub.status(), ...this.#supervisor.status() };
+    const f = this.fallback;
+    if (!f) return own;
+    const fs = f.status();
+    return { ...own, fallback: { codec: 'vp8', state: fs.state, viewers: fs.viewers, pid: fs.pid, restarts: fs.restarts } };
   }
 
-  /** Ends every viewer with `reason`, then stops FFmpeg and releases its sockets. Idempotent. */
+  /**
+   * Ends every viewer with `reason`, then stops FFmpeg and releases its sockets; the fallback
+   * encoding the same way. Idempotent.
+   */
   close(reason: StreamEndReason = { kind: 'shutdown', message: 'stream closed' }): void {
     this.#hub.close(reason);
     this.#supervisor.close();
+    this.fallback?.close(reason);
   }
 
-  /** Resolves once FFmpeg exited and the supervise loop ended. */
-  stopped(): Promise<void> {
-    return this.#supervisor.stopped();
+  /** Resolves once FFmpeg (and the fallback's) exited and the supervise loops ended. */
+  async stopped(): Promise<void> {
+    await Promise.all([this.#supervisor.stopped(), this.fallback?.stopped()]);
   }
 }

@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import type { Logger } from 'pino';
-import { isFileInput } from '../config/index.js';
+import { isFileInput, isSdpInput } from '../config/index.js';
 import type { Config, StreamConfig } from '../config/index.js';
 import type { Delivery } from '../stream/index.js';
 import type { PeerNetworkOptions } from '../webrtc/index.js';
@@ -34,6 +34,33 @@ export function liveStreamOptions(s: StreamConfig, config: Config, delivery: Del
     restartGraceMs: s.restartGraceS * 1000,
     delivery,
     log,
+  };
+}
+
+/**
+ * Whether a stream gets a VP8 encoding for viewers without H264: on unless turned off, and never
+ * for an SDP input, whose RTP session only one FFmpeg can receive.
+ */
+export function hasVp8Fallback(s: StreamConfig): boolean {
+  return s.fallbackVideo === 'vp8' && !isSdpInput(s.input, s.inputArgs);
+}
+
+/** The internal id of a stream's VP8 encoding: `~` is not allowed in a configured id, so it cannot collide. */
+export function fallbackStreamId(id: string): string {
+  return `${id}~vp8`;
+}
+
+/**
+ * The VP8 encoding's options: the stream's input and timing, always on demand (started by the
+ * first VP8 viewer, stopped idleTimeoutS after the last), and no restart grace.
+ */
+export function fallbackStreamOptions(s: StreamConfig, config: Config, delivery: Delivery, log: Logger): LiveStreamOptions {
+  return {
+    ...liveStreamOptions(s, config, delivery, log.child({ variant: 'vp8' })),
+    id: fallbackStreamId(s.id),
+    videoCodec: 'vp8',
+    onDemand: true,
+    restartGraceMs: 0,
   };
 }
 

@@ -8,7 +8,8 @@ import { StunServer, releaseWebRtc, startTestApp, waitLive, waitUntil } from '..
 t.teardown(releaseWebRtc);
 
 const offer = readFileSync('fixtures/offers/chromium-recvonly-trickle.sdp', 'utf8');
-const noH264 = readFileSync('fixtures/offers/firefox-like-no-h264.sdp', 'utf8');
+// Neither H264 nor VP8 (the stream's fallback encoding): nothing whepd can send.
+const noH264 = readFileSync('fixtures/offers/firefox-like-no-h264.sdp', 'utf8').replace(/VP8\/90000/g, 'VP9/90000');
 const noOpus = readFileSync('fixtures/offers/no-opus.sdp', 'utf8');
 const maxBundle = readFileSync('fixtures/offers/chromium-max-bundle.sdp', 'utf8');
 const maxBundleAudioFirst = readFileSync('fixtures/offers/chromium-max-bundle-audio-first.sdp', 'utf8');
@@ -85,7 +86,7 @@ t.test('WHEP matrix', async (t) => {
       ['body over 64 KiB', { method: 'POST', headers: SDP, body: offer + 'a=x:'.padEnd(70 * 1024, 'x') }, '/whep/demo', 413, /limit/],
       ['unknown stream', { method: 'POST', headers: SDP, body: offer }, '/whep/nope', 404, /no stream named nope/],
       ['not live', { method: 'POST', headers: SDP, body: offer }, '/whep/idle', 409, /not live/],
-      ['no H264', { method: 'POST', headers: SDP, body: noH264 }, '/whep/demo', 406, /H264/],
+      ['neither H264 nor VP8', { method: 'POST', headers: SDP, body: noH264 }, '/whep/demo', 406, /no H264.*and no VP8/],
       ['no Opus', { method: 'POST', headers: SDP, body: noOpus }, '/whep/demo', 406, /Opus/],
       [
         'audio m-line port 0 without bundle-only',

@@ -354,3 +354,9 @@ t.test('parseConfig() bounds webrtc.reconnectDelayMs to the 5 s shutdown budget'
   const problems = problemsOf(t, { ...base, webrtc: { reconnectDelayMs: 3001 } });
   t.same(paths(problems), ['/webrtc/reconnectDelayMs']);
 });
+
+t.test('streams[].fallbackVideo: "vp8" by default, "none" allowed, anything else names its path', async (t) => {
+  t.equal(parseConfig(minimal()).streams[0]!.fallbackVideo, 'vp8');
+  t.equal(parseConfig({ streams: [{ id: 'a', input: 'a.mp4', fallbackVideo: 'none' }] }).streams[0]!.fallbackVideo, 'none');
+  t.same(paths(problemsOf(t, { streams: [{ id: 'a', input: 'a.mp4', fallbackVideo: 'av1' }] })), ['/streams/0/fallbackVideo']);
+});

@@ -178,6 +178,7 @@ export const configSchema = {
           idleTimeoutS: { type: 'number', minimum: 0, maximum: 86400, default: 10 },
           syncHoldMaxMs: { type: 'integer', minimum: 0, maximum: 5000, default: 1000 },
           restartGraceS: { type: 'number', minimum: 0, maximum: 600, default: 0 },
+          fallbackVideo: { enum: ['vp8', 'none'], default: 'vp8' },
         },
       },
     },

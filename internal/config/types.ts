@@ -28,6 +28,11 @@ export interface StreamConfig {
   readonly syncHoldMaxMs: number;
   /** Seconds viewers are kept through an FFmpeg exit or stall for the next run (0: ended at once). */
   readonly restartGraceS: number;
+  /**
+   * Video for viewers whose offer has no usable H264: "vp8" encodes the stream to VP8 on demand
+   * (a second FFmpeg reading the same input; not for SDP inputs), "none" answers them 406.
+   */
+  readonly fallbackVideo: 'vp8' | 'none';
 }
 
 /** The whole config file. */

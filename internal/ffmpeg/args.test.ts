@@ -216,3 +216,19 @@ t.test('buildFfmpegArgs() puts both RTP outputs on one timeline: the same SR ori
   const without = outputs(buildFfmpegArgs(job()));
   t.equal(valueOf(without.audio, '-start_time_realtime'), undefined, 'no origin unless given');
 });
+
+t.test('a VP8 job encodes with libvpx for real time, whatever transcodeVideo says', async (t) => {
+  for (const transcodeVideo of [false, true]) {
+    const { video, audio } = outputs(buildFfmpegArgs(job({ videoCodec: 'vp8', transcodeVideo, frameRate: 30 })));
+    t.equal(valueOf(video, '-c:v'), 'libvpx', `transcodeVideo ${transcodeVideo}`);
+    t.equal(valueOf(video, '-deadline'), 'realtime');
+    t.equal(valueOf(video, '-lag-in-frames'), '0', 'no frame is held back for look-ahead');
+    t.equal(valueOf(video, '-auto-alt-ref'), '0');
+    t.equal(valueOf(video, '-g'), '30', 'the stream keyframe interval in frames');
+    t.equal(valueOf(video, '-b:v'), '2500k');
+    t.equal(valueOf(video, '-payload_type'), String(VIDEO_PT));
+    t.notOk(video.includes('-bsf:v'), 'no H264 bitstream filter');
+    t.equal(valueOf(audio, '-c:a'), 'libopus', 'the same Opus audio output');
+  }
+  t.same(videoCodecArgs(job({ videoCodec: 'vp8' })).slice(-2), ['-force_key_frames', 'expr:gte(t,n_forced*1)'], 'keyframes by time when the rate is unknown');
+});

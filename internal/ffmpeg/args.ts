@@ -15,8 +15,10 @@ export interface FfmpegJob {
   loop: boolean;
   /** Read a file at its native rate (-re); always on for files so they play like live, never for SDP inputs. */
   realtime: boolean;
-  /** Copy H264 as-is, or re-encode with libx264 constrained baseline. */
+  /** Copy H264 as-is, or re-encode with libx264 constrained baseline (H264 output only). */
   transcodeVideo: boolean;
+  /** The video codec sent: H264 (the default), or VP8 (always encoded; the fallback for viewers without H264). */
+  videoCodec?: 'h264' | 'vp8';
   keyframeIntervalS: number;
   videoBitrateKbps: number;
   audioBitrateKbps: number;
@@ -68,8 +70,45 @@ function rtpMuxerArgs(payloadType: number, sender: RtpSender | undefined): strin
   return args;
 }
 
-/** The video encoder flags: a copy with SPS/PPS forced in band, or a WebRTC-safe x264 encode. */
+/** The GOP flags: the keyframe interval in frames when the rate is known, else by time. */
+function keyframeArgs(job: FfmpegJob): string[] {
+  if (job.frameRate && job.frameRate > 0) {
+    const gop = Math.max(1, Math.round(job.frameRate * job.keyframeIntervalS));
+    return ['-g', String(gop), '-keyint_min', String(gop)];
+  }
+  // Unknown rate: force keyframes by time instead of by frame count.
+  return ['-force_key_frames', `expr:gte(t,n_forced*${job.keyframeIntervalS})`];
+}
+
+/**
+ * A libvpx VP8 encode for real time (RFC 7741 output): the realtime deadline at the fastest
+ * speed, no frame lag and no alternate reference frames (both would hold frames back), error
+ * resilient partitions, and CBR at the stream's video bitrate.
+ */
+export function vp8CodecArgs(job: FfmpegJob): string[] {
+  const kbps = job.videoBitrateKbps;
+  return [
+    '-c:v', 'libvpx',
+    '-pix_fmt', 'yuv420p',
+    '-deadline', 'realtime',
+    '-cpu-used', '8',
+    '-lag-in-frames', '0',
+    '-auto-alt-ref', '0',
+    '-error-resilient', '1',
+    '-b:v', `${kbps}k`,
+    '-minrate', `${kbps}k`,
+    '-maxrate', `${kbps}k`,
+    '-bufsize', `${kbps}k`,
+    '-qmin', '4',
+    '-qmax', '56',
+    '-threads', '2',
+    ...keyframeArgs(job),
+  ];
+}
+
+/** The video encoder flags: a copy with SPS/PPS forced in band, a WebRTC-safe x264 encode, or VP8. */
 export function videoCodecArgs(job: FfmpegJob): string[] {
+  if (job.videoCodec === 'vp8') return vp8CodecArgs(job);
   if (!job.transcodeVideo) {
     // mp4/flv carry SPS/PPS out of band (avcC); h264_mp4toannexb puts them before every IDR.
     // Not with -stream_loop: FFmpeg 5.1 flushes the filter at the first loop and then drops all
@@ -92,14 +131,7 @@ export function videoCodecArgs(job: FfmpegJob): string[] {
     // repeat-headers puts SPS/PPS before every IDR, so a viewer can start at any keyframe.
     '-x264-params', 'repeat-headers=1',
   ];
-  if (job.frameRate && job.frameRate > 0) {
-    const gop = Math.max(1, Math.round(job.frameRate * job.keyframeIntervalS));
-    args.push('-g', String(gop), '-keyint_min', String(gop));
-  } else {
-    // Unknown rate: force keyframes by time instead of by frame count.
-    args.push('-force_key_frames', `expr:gte(t,n_forced*${job.keyframeIntervalS})`);
-  }
-  return args;
+  return [...args, ...keyframeArgs(job)];
 }
 
 /**

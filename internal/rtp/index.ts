@@ -1,4 +1,4 @@
-/** RTP: packet parsing and rewriting (pure), H264 keyframe detection, UDP ingest. */
+/** RTP: packet parsing and rewriting (pure), H264 and VP8 keyframe detection, UDP ingest. */
 export {
   checkRtp,
   isRtcp,
@@ -15,6 +15,7 @@ export {
 } from './packet.js';
 export type { RtpVerdict } from './packet.js';
 export { keyframePart } from './h264.js';
+export { vp8KeyframeStart } from './vp8.js';
 export type { KeyframePart } from './h264.js';
 export { RtpIngest } from './ingest.js';
 export type { IngestCounters, IngestOptions, IngestSender, PacketHandler, SenderReportHandler } from './ingest.js';

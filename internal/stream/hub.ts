@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
-import { MediaClock, keyframePart, setSsrc } from '../rtp/index.js';
+import { MediaClock, keyframePart, setSsrc, vp8KeyframeStart } from '../rtp/index.js';
 import type { ClockPoint } from '../rtp/index.js';
 import { TrackAligner } from './track-aligner.js';
 import { TrackContinuity } from './track-continuity.js';
@@ -27,7 +27,12 @@ export interface StreamHubOptions {
    * same PeerConnection (streams[].restartGraceS); 0 ends them at once.
    */
   restartGraceMs?: number;
+  /** The video codec FFmpeg sends here, which decides what starts a keyframe (default H264). */
+  videoCodec?: 'h264' | 'vp8';
 }
+
+/** H264: a keyframe starts at the packet carrying its SPS (in band before every IDR). */
+const h264KeyframeStart = (packet: Buffer): boolean => keyframePart(packet) === 'sps';
 
 /** Sees every packet the hub delivers, before the delivery does. Hot path: must not throw or keep the packet. */
 export interface PacketTap {
@@ -46,6 +51,8 @@ export class StreamHub extends EventEmitter {
   readonly identity: StreamIdentity;
   readonly onDemand: boolean;
   readonly #delivery: Delivery;
+  /** Whether a video packet starts a keyframe: the live test and every viewer's keyframe gate. */
+  readonly #keyframeStart: (packet: Buffer) => boolean;
   /** The run's media clock from FFmpeg's sender reports: what the aligner paces both tracks on. */
   readonly #clock = new MediaClock(VIDEO_CLOCK_RATE, AUDIO_CLOCK_RATE);
   readonly #aligner: TrackAligner;
@@ -66,6 +73,7 @@ export class StreamHub extends EventEmitter {
     this.id = o.id;
     this.onDemand = o.onDemand === true;
     this.#delivery = o.delivery;
+    this.#keyframeStart = o.videoCodec === 'vp8' ? vp8KeyframeStart : h264KeyframeStart;
     this.#state = this.onDemand ? 'idle' : 'starting';
     this.#aligner = new TrackAligner({ clock: this.#clock, onVideo: this.#onVideo, onAudio: this.#onAudio, maxHoldMs: o.syncHoldMaxMs ?? 1000 });
     this.#graceMs = o.restartGraceMs ?? 0;
@@ -143,7 +151,7 @@ export class StreamHub extends EventEmitter {
       run.pass(packet, Date.now);
       if (this.#heldReports.video) this.#releaseReport('video', run);
     }
-    const sps = keyframePart(packet) === 'sps';
+    const sps = this.#keyframeStart(packet);
     if (sps && this.#state === 'starting') this.#wentLive();
     const taps = this.#taps;
     for (let i = 0; i < taps.length; i++) (taps[i] as PacketTap).video(packet, sps);

@@ -35,6 +35,8 @@ export interface FfmpegSupervisorOptions {
   /** True for file inputs: read with -re so they play like live. */
   isFile: boolean;
   video: 'auto' | 'copy' | 'transcode';
+  /** The codec this supervisor's FFmpeg sends: H264 (copied or encoded) or VP8 (always encoded). */
+  videoCodec?: 'h264' | 'vp8';
   keyframeIntervalS: number;
   videoBitrateKbps: number;
   audioBitrateKbps: number;
@@ -208,6 +210,7 @@ export class FfmpegSupervisor extends EventEmitter {
       loop: o.loop,
       realtime: o.isFile,
       transcodeVideo: transcode,
+      ...(o.videoCodec === 'vp8' ? { videoCodec: 'vp8' as const } : {}),
       keyframeIntervalS: o.keyframeIntervalS,
       videoBitrateKbps: o.videoBitrateKbps,
       audioBitrateKbps: o.audioBitrateKbps,
@@ -223,7 +226,7 @@ export class FfmpegSupervisor extends EventEmitter {
     this.#process = proc;
     this.#startedAt = Date.now();
     this.#monitor(proc);
-    this.#log.info({ pid: proc.pid, transcode, video: probe.video, audio: probe.audio, ports: this.ingestPorts }, 'ffmpeg started');
+    this.#log.info({ pid: proc.pid, transcode, videoCodec: o.videoCodec ?? 'h264', video: probe.video, audio: probe.audio, ports: this.ingestPorts }, 'ffmpeg started');
     return proc.exited;
   }
 

@@ -8,6 +8,8 @@ export interface VideoPlanInput {
   inputArgs: readonly string[];
   loop: boolean;
   video: 'auto' | 'copy' | 'transcode';
+  /** VP8 output is always an encode: the copy questions do not arise. */
+  videoCodec?: 'h264' | 'vp8';
   ffprobePath: string;
   probeTimeoutMs: number;
 }
@@ -21,7 +23,7 @@ export async function planVideo(o: VideoPlanInput, signal: AbortSignal): Promise
   if (!probe.video) throw new Error(`input ${o.input} has no video stream (whepd needs one video and one audio stream)`);
   if (!probe.audio) throw new Error(`input ${o.input} has no audio stream (whepd needs one video and one audio stream)`);
   let transcode: boolean;
-  if (o.video === 'transcode') transcode = true;
+  if (o.videoCodec === 'vp8' || o.video === 'transcode') transcode = true;
   else if (o.video === 'copy') {
     if (probe.video.codec !== 'h264') throw new Error(`stream is set to copy video but the input's video is ${probe.video.codec}, not H264`);
     transcode = false;

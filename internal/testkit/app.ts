@@ -6,7 +6,7 @@ import type { Logger } from '../log/index.js';
 
 /** Config overrides merged over a loopback-only test config. */
 export interface TestAppOptions {
-  streams?: { id: string; input: string; loop?: boolean; video?: 'auto' | 'copy' | 'transcode'; inputArgs?: string[]; onDemand?: boolean; tokens?: string[]; stallTimeoutS?: number; idleTimeoutS?: number; startTimeoutS?: number; restartGraceS?: number }[];
+  streams?: { id: string; input: string; loop?: boolean; video?: 'auto' | 'copy' | 'transcode'; inputArgs?: string[]; onDemand?: boolean; tokens?: string[]; stallTimeoutS?: number; idleTimeoutS?: number; startTimeoutS?: number; restartGraceS?: number; fallbackVideo?: 'vp8' | 'none' }[];
   limits?: { viewersPerStream?: number; viewersTotal?: number; pendingSessions?: number };
   webrtc?: Record<string, unknown>;
   ffmpeg?: Record<string, unknown>;

@@ -14,7 +14,7 @@ export interface ReceivedPacket {
   ts: number;
   ssrc: number;
   marker: boolean;
-  /** First payload byte (H264 NAL header or Opus TOC). */
+  /** The payload (H264 NAL header, VP8 descriptor or Opus TOC first), for the first `keepPayloads` packets. */
   payload: Buffer;
   at: number;
 }
@@ -25,6 +25,8 @@ export interface WhepClientOptions {
   endpoint: string;
   videoPayloadType?: number;
   audioPayloadType?: number;
+  /** The one video codec offered: H264 (default) or VP8, as a browser without H264 offers. */
+  videoCodec?: 'h264' | 'vp8';
   /**
    * Trickle ICE: POST the offer without candidates, then PATCH them (RFC 9725 section 4.3.1)
    * with the session's ETag once gathering completes. Default false: wait for gathering.
@@ -176,7 +178,8 @@ export class WhepClient {
     const pc = new PeerConnectionCtor(`client-${++clientSeq}`, { iceServers: [], bindAddress: o.bindAddress ?? '127.0.0.1', disableAutoNegotiation: true });
     const keep = o.keepPayloads ?? 8;
     const v = new Video('0', o.videoSendRecv ? 'SendRecv' : 'RecvOnly');
-    v.addH264Codec(o.videoPayloadType ?? 108, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f');
+    if (o.videoCodec === 'vp8') v.addVP8Codec(o.videoPayloadType ?? 120);
+    else v.addH264Codec(o.videoPayloadType ?? 108, 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f');
     const a = new Audio('1', 'RecvOnly');
     a.addOpusCodec(o.audioPayloadType ?? 111, 'minptime=10;useinbandfec=1');
     const vt = pc.addTrack(v);

@@ -1,6 +1,6 @@
 /** WebRTC: offer analysis and the ICE candidate grammar (pure), ICE server conversion, and the viewer PeerConnection. */
-export { planAnswer, pickH264, pickOpus, parseFmtp, h264ProfileRank } from './negotiate.js';
-export type { OfferPlan, NegotiatedCodec } from './negotiate.js';
+export { planAnswer, pickH264, pickVp8, pickOpus, parseFmtp, h264ProfileRank } from './negotiate.js';
+export type { OfferPlan, NegotiatedCodec, NegotiatedVideo, PlanOptions, VideoCodecName } from './negotiate.js';
 export { parseCandidate, checkCandidate, checkSdpCandidates } from './candidate.js';
 export type { IceCandidate, CandidateType } from './candidate.js';
 export { ViewerPeer } from './peer.js';

@@ -4,6 +4,7 @@ import type { Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { BadRequestError, CodecNotAcceptableError } from '../errors/index.js';
 import { h264ProfileRank, parseFmtp, planAnswer } from './negotiate.js';
+import type { PlanOptions } from './negotiate.js';
 
 const offer = (name: string) => readFileSync(new URL(`../../fixtures/offers/${name}`, import.meta.url), 'utf8');
 
@@ -11,9 +12,9 @@ const chromium = offer('chromium-recvonly.sdp');
 const OPUS_FMTP = 'minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1';
 
 /** Calls planAnswer and returns what it throws (fails the test when it does not throw). */
-function refusal(t: Test, sdp: string): Error {
+function refusal(t: Test, sdp: string, o: PlanOptions = {}): Error {
   try {
-    planAnswer(sdp);
+    planAnswer(sdp, o);
   } catch (err) {
     return err as Error;
   }
@@ -24,7 +25,7 @@ function refusal(t: Test, sdp: string): Error {
 t.test('planAnswer() on the Chromium offer picks H264 PT 108 on mid 0 and Opus PT 111 on mid 1', async (t) => {
   t.ok(chromium.includes('\r\n'), 'fixture keeps CRLF');
   const plan = planAnswer(chromium);
-  t.same(plan.video, { mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+  t.same(plan.video, { codec: 'h264', mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
   t.same(plan.audio, { mid: '1', payloadType: 111, fmtp: OPUS_FMTP });
   t.equal(plan.iceUfrag, 'zOd2');
   const fmtp = parseFmtp(plan.audio.fmtp);
@@ -46,7 +47,7 @@ t.test('planAnswer() accepts the trickle offer (no candidates, port 9)', async (
   const sdp = offer('chromium-recvonly-trickle.sdp');
   t.notMatch(sdp, /a=candidate/, 'fixture has no candidates');
   const plan = planAnswer(sdp);
-  t.same(plan.video, { mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+  t.same(plan.video, { codec: 'h264', mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
   t.same(plan.audio, { mid: '1', payloadType: 111, fmtp: OPUS_FMTP });
   t.equal(plan.iceUfrag, '2U8Q');
 });
@@ -70,6 +71,32 @@ t.test('planAnswer() refuses an offer without H264 with a 406 naming the video m
   t.equal((err as CodecNotAcceptableError).code, 'CODEC_NOT_ACCEPTABLE');
   t.match(err.message, /^offer's video m-line \(mid 0\) has no H264 with packetization-mode=1 and a profile that decodes constrained baseline; whepd sends/);
   t.notMatch(err.message, 'audio m-line', 'audio is fine, so it is not blamed');
+});
+
+t.test('planAnswer() with a VP8 encoding answers an offer without H264 with VP8 (RFC 7741)', async (t) => {
+  const plan = planAnswer(offer('firefox-like-no-h264.sdp'), { vp8: true });
+  t.same(plan.video, { codec: 'vp8', mid: '0', payloadType: 96, fmtp: '' });
+  t.same(plan.audio, { mid: '1', payloadType: 111, fmtp: OPUS_FMTP }, 'the same audio as an H264 viewer');
+});
+
+t.test('planAnswer() prefers H264 over VP8 when the offer has both', async (t) => {
+  const plan = planAnswer(chromium, { vp8: true });
+  t.equal(plan.video.codec, 'h264');
+  t.equal(plan.video.payloadType, 108);
+});
+
+t.test('planAnswer() with a VP8 encoding refuses an offer with neither, naming both codecs', async (t) => {
+  const sdp = offer('firefox-like-no-h264.sdp').replace(/VP8\/90000/g, 'VP9/90000');
+  const err = refusal(t, sdp, { vp8: true });
+  t.type(err, CodecNotAcceptableError);
+  t.match(err.message, /^offer's video m-line \(mid 0\) has no H264 [^;]*, and no VP8; whepd sends H264 \(packetization-mode=1\) or VP8 and Opus\/48000\/2$/);
+});
+
+t.test('planAnswer() takes VP8 from a bundle-only video m-line (audio first, max-bundle)', async (t) => {
+  const gst = offer('gstreamer-max-bundle-audio-first.sdp').replace(/H264\/90000/g, 'VP8/90000');
+  const plan = planAnswer(gst, { vp8: true });
+  t.equal(plan.video.codec, 'vp8');
+  t.equal(plan.video.mid, 'video1');
 });
 
 t.test('planAnswer() refuses an offer without Opus with a 406 naming the audio m-line', async (t) => {
@@ -121,7 +148,7 @@ t.test('planAnswer() on the max-bundle offer answers its bundle-only audio m-lin
   t.match(maxBundle, /\r\nm=audio 0 [^\r]*\r\n(?:(?!m=)[^\r]*\r\n)*a=bundle-only\r\n/, 'fixture: audio m-line is port 0 + bundle-only');
   t.match(maxBundle, /a=group:BUNDLE 0 1\r\n/);
   const plan = planAnswer(maxBundle);
-  t.same(plan.video, { mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+  t.same(plan.video, { codec: 'h264', mid: '0', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
   t.same(plan.audio, { mid: '1', payloadType: 111, fmtp: OPUS_FMTP });
   t.equal(plan.iceUfrag, 'zOd2');
   t.equal(plan.icePwd, 'tG7Z8+eS16vrjSVVtWFfvGNN');
@@ -130,7 +157,7 @@ t.test('planAnswer() on the max-bundle offer answers its bundle-only audio m-lin
 t.test('planAnswer() on the audio-first max-bundle offer answers its bundle-only video m-line', async (t) => {
   t.match(maxBundleAudioFirst, /\r\nm=video 0 [^\r]*\r\n(?:(?!m=)[^\r]*\r\n)*a=bundle-only\r\n/, 'fixture: video m-line is port 0 + bundle-only');
   const plan = planAnswer(maxBundleAudioFirst);
-  t.same(plan.video, { mid: '1', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+  t.same(plan.video, { codec: 'h264', mid: '1', payloadType: 108, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
   t.same(plan.audio, { mid: '0', payloadType: 111, fmtp: OPUS_FMTP });
   t.equal(plan.iceUfrag, 'igzu');
   t.equal(plan.icePwd, '5D/AlXZZm8qqC6vcFrA+gK7S');
@@ -240,7 +267,7 @@ for (const [file, ufrag, candidates] of [
     t.match(sdp, /a=group:BUNDLE audio0 video1\r\n/);
     t.equal(sdp.match(/a=candidate:/g)?.length ?? 0, candidates);
     const plan = planAnswer(sdp);
-    t.same(plan.video, { mid: 'video1', payloadType: 102, fmtp: H264_GST });
+    t.same(plan.video, { codec: 'h264', mid: 'video1', payloadType: 102, fmtp: H264_GST });
     t.same(plan.audio, { mid: 'audio0', payloadType: 111, fmtp: OPUS_FMTP }, 'OPUS/48000 without /2 is taken');
     t.equal(plan.iceUfrag, ufrag);
   });
@@ -256,7 +283,7 @@ for (const [file, ufrag, candidates] of [
     t.match(sdp, /a=group:BUNDLE video0 audio1\r\n/);
     t.equal(sdp.match(/a=candidate:/g)?.length ?? 0, candidates);
     const plan = planAnswer(sdp);
-    t.same(plan.video, { mid: 'video0', payloadType: 102, fmtp: H264_GST });
+    t.same(plan.video, { codec: 'h264', mid: 'video0', payloadType: 102, fmtp: H264_GST });
     t.same(plan.audio, { mid: 'audio1', payloadType: 111, fmtp: OPUS_FMTP });
     t.equal(plan.iceUfrag, ufrag);
   });
@@ -279,7 +306,7 @@ for (const [file, ufrag, candidates] of [
     t.notMatch(sdp, /a=bundle-only/);
     t.equal(sdp.match(/a=candidate:/g)?.length ?? 0, candidates);
     const plan = planAnswer(sdp);
-    t.same(plan.video, { mid: '0', payloadType: 97, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
+    t.same(plan.video, { codec: 'h264', mid: '0', payloadType: 97, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' });
     t.same(plan.audio, { mid: '1', payloadType: 96, fmtp: OPUS_FMTP });
     t.equal(plan.iceUfrag, ufrag);
   });

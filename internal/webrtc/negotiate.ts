@@ -17,9 +17,23 @@ export interface NegotiatedCodec {
   fmtp: string;
 }
 
+/** The video codec whepd answers with: H264, or VP8 for a player without H264 (streams[].fallbackVideo). */
+export type VideoCodecName = 'h264' | 'vp8';
+
+/** The video m-line's codec, and which of the stream's encodings it needs. */
+export interface NegotiatedVideo extends NegotiatedCodec {
+  codec: VideoCodecName;
+}
+
+/** What the stream can send besides H264. */
+export interface PlanOptions {
+  /** The stream has a VP8 encoding for offers without a usable H264. */
+  vp8?: boolean;
+}
+
 /** The outcome of reading an offer. */
 export interface OfferPlan {
-  video: NegotiatedCodec;
+  video: NegotiatedVideo;
   audio: NegotiatedCodec;
   /** ICE ufrag of the offer (session level or the first m-line with one), used to detect ICE restarts. */
   iceUfrag: string | undefined;
@@ -89,6 +103,12 @@ export function pickH264(m: MediaDescription): { payload: number; fmtp: string }
   return best && { payload: best.payload, fmtp: best.fmtp };
 }
 
+/** Chooses the offer's first VP8 PT (RFC 7741, 90 kHz); undefined if none. */
+export function pickVp8(m: MediaDescription): { payload: number; fmtp: string } | undefined {
+  const vp8 = (m.rtp ?? []).find((r) => String(r.codec).toLowerCase() === 'vp8' && r.rate === 90000 && validPayloadType(r.payload));
+  return vp8 && { payload: vp8.payload, fmtp: '' };
+}
+
 /** Chooses the offer's Opus PT (48 kHz, 2 channels as RFC 7587 section 7 requires). */
 export function pickOpus(m: MediaDescription): { payload: number; fmtp: string } | undefined {
   const opus = (m.rtp ?? []).find((r) => String(r.codec).toLowerCase() === 'opus' && r.rate === 48000 && validPayloadType(r.payload));
@@ -149,12 +169,28 @@ function choose(
   return refusal ?? `offer has no ${kind} m-line`;
 }
 
+const NO_H264 = 'has no H264 with packetization-mode=1 and a profile that decodes constrained baseline';
+
 /**
- * Reads an offer and picks what whepd answers: the first video m-line with a usable H264 and the
- * first audio m-line with Opus, bundle-only m-lines included. Throws 400 when the SDP does not
- * parse or an ICE candidate breaks the grammar, and 406 naming the m-line that was refused and why (codec, direction or port).
+ * The video m-line and codec: H264 on the first m-line that has it; else, when the stream has a
+ * VP8 encoding, VP8 on the first m-line that has that (a browser without H264, e.g. a Firefox
+ * without its OpenH264 plugin); else the refusal.
  */
-export function planAnswer(offer: string): OfferPlan {
+function chooseVideo(media: readonly MediaDescription[], bundled: ReadonlySet<string>, o: PlanOptions): NegotiatedVideo | string {
+  const h264 = choose(media, 'video', bundled, pickH264, o.vp8 ? `${NO_H264}, and no VP8` : NO_H264);
+  if (typeof h264 !== 'string') return { ...h264, codec: 'h264' };
+  if (!o.vp8) return h264;
+  const vp8 = choose(media, 'video', bundled, pickVp8, `${NO_H264}, and no VP8`);
+  return typeof vp8 === 'string' ? h264 : { ...vp8, codec: 'vp8' };
+}
+
+/**
+ * Reads an offer and picks what whepd answers: the first video m-line with a usable H264 (or,
+ * with `vp8`, VP8 when no m-line has H264) and the first audio m-line with Opus, bundle-only
+ * m-lines included. Throws 400 when the SDP does not parse or an ICE candidate breaks the grammar,
+ * and 406 naming the m-line that was refused and why (codec, direction or port).
+ */
+export function planAnswer(offer: string, o: PlanOptions = {}): OfferPlan {
   if (!/^v=0\r?\n/.test(offer)) throw new BadRequestError('body is not an SDP offer (must start with v=0)');
   let session: SessionDescription;
   try {
@@ -166,11 +202,12 @@ export function planAnswer(offer: string): OfferPlan {
   if (media.length === 0) throw new BadRequestError('SDP offer has no m= lines');
   checkSdpCandidates(offer);
   const bundled = new Set(bundleGroups(session).flat());
-  const video = choose(media, 'video', bundled, pickH264, 'has no H264 with packetization-mode=1 and a profile that decodes constrained baseline');
+  const video = chooseVideo(media, bundled, o);
   const audio = choose(media, 'audio', bundled, pickOpus, 'has no Opus/48000/2');
   const refusals = [video, audio].filter((x): x is string => typeof x === 'string');
   if (refusals.length > 0 || typeof video === 'string' || typeof audio === 'string') {
-    throw new CodecNotAcceptableError(`${refusals.join(', and ')}; whepd sends H264 (packetization-mode=1) and Opus/48000/2`);
+    const sends = o.vp8 ? 'H264 (packetization-mode=1) or VP8' : 'H264 (packetization-mode=1)';
+    throw new CodecNotAcceptableError(`${refusals.join(', and ')}; whepd sends ${sends} and Opus/48000/2`);
   }
   // Session-level credentials, else those of the first m-line that has them (a bundle-only
   // m-line may carry none, JSEP section 5.2.1).

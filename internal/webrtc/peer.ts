@@ -95,7 +95,8 @@ export class ViewerPeer extends EventEmitter {
       // Local tracks on the offer's mids: libdatachannel then answers with our descriptions
       // (codec, direction, SSRC) instead of reciprocating the offer's.
       const videoDesc = new Video(plan.video.mid, 'SendOnly');
-      videoDesc.addH264Codec(plan.video.payloadType, plan.video.fmtp);
+      if (plan.video.codec === 'vp8') videoDesc.addVP8Codec(plan.video.payloadType);
+      else videoDesc.addH264Codec(plan.video.payloadType, plan.video.fmtp);
       videoDesc.addSSRC(ids.video.ssrc, ids.video.cname, ids.video.streamId, ids.video.trackId);
       const audioDesc = new Audio(plan.audio.mid, 'SendOnly');
       audioDesc.addOpusCodec(plan.audio.payloadType, plan.audio.fmtp);

@@ -143,32 +143,35 @@ export function whepRoutes(o: WhepRoutesOptions): Hono<WhepEnv> {
       const s = stream(c.req.param('stream'));
       const offer = await bodyText(c);
       if (!offer.trim()) throw new BadRequestError('empty body: POST an SDP offer');
-      const plan = planAnswer(offer);
+      const plan = planAnswer(offer, { vp8: s.fallback !== undefined });
       if (o.isDraining?.()) throw new OverloadedError('DRAINING', 'whepd is draining (shutting down or taken out of service): no new sessions here');
-      if (!s.live && s.onDemand && s.demand) await s.demand();
-      if (!s.live) {
-        const why = s.lastError ? `: ${s.lastError}` : '';
-        throw new StreamNotLiveError(`stream ${s.id} is not live yet${why}`);
+      // A player without H264 gets the stream's VP8 encoding: its media, under this stream's name and caps.
+      const src = plan.video.codec === 'vp8' && s.fallback ? s.fallback : s;
+      const encoding = src === s ? '' : ' (its VP8 encoding)';
+      if (!src.live && src.onDemand && src.demand) await src.demand();
+      if (!src.live) {
+        const why = src.lastError ? `: ${src.lastError}` : '';
+        throw new StreamNotLiveError(`stream ${s.id}${encoding} is not live yet${why}`);
       }
       const slot = o.registry.reserve(s.id);
       let session: Session;
       try {
-        const ids = s.identity;
+        const ids = src.identity;
         const peer = await o.createPeer(offer, plan, {
           video: { ssrc: ids.videoSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-video` },
           audio: { ssrc: ids.audioSsrc, cname: ids.cname, streamId: ids.mediaStreamId, trackId: `${ids.mediaStreamId}-audio` },
-        }, { id: s.id, media: s.media });
+        }, { id: src.id, media: src.media });
         session = new Session({ streamId: s.id, plan, peer, timers: o.timers, log, requestStart, remoteAddress: clientAddress(c) });
       } catch (err) {
         slot.release();
         throw err;
       }
       o.registry.add(session, slot);
-      if (!s.live) {
+      if (!src.live) {
         session.close('stream went down during negotiation');
-        throw new StreamNotLiveError(`stream ${s.id} went down during negotiation`);
+        throw new StreamNotLiveError(`stream ${s.id}${encoding} went down during negotiation`);
       }
-      session.attached(s.attach(session));
+      session.attached(src.attach(session));
       o.observer?.sessionStarted(session);
       const headers = new Headers({
         'Content-Type': SDP,

@@ -13,6 +13,11 @@ export interface StreamSource {
   attach(viewer: StreamViewer): () => void;
   /** What a viewer's peer needs from the stream to answer NACKs. */
   readonly media?: PeerMedia;
+  /**
+   * The same stream in VP8, for offers without a usable H264 (streams[].fallbackVideo); its
+   * viewers count against this stream's caps and live under this stream's URLs.
+   */
+  readonly fallback?: StreamSource | undefined;
   /** On-demand streams: start if needed and resolve whether it went live in time. */
   readonly onDemand?: boolean;
   demand?(): Promise<boolean>;
