@@ -38,11 +38,24 @@ export function liveStreamOptions(s: StreamConfig, config: Config, delivery: Del
 }
 
 /**
- * Whether a stream gets a VP8 encoding for viewers without H264: on unless turned off, and never
- * for an SDP input, whose RTP session only one FFmpeg can receive.
+ * Whether a second FFmpeg can read the input beside the first: not an SDP file or a udp:// or
+ * rtp:// URL (one socket receives a session), and not an input FFmpeg listens on for a publisher
+ * (`listen=1` for RTMP/HTTP/TCP, `mode=listener` for SRT): the port is the first FFmpeg's.
+ */
+export function inputReadableTwice(input: string, inputArgs: readonly string[]): boolean {
+  if (isSdpInput(input, inputArgs)) return false;
+  if (/^(udp|rtp):/i.test(input)) return false;
+  if (/[?&](listen=1|mode=listener)(&|$)/i.test(input)) return false;
+  const listens = inputArgs.some((a, i) => (a === '-listen' && inputArgs[i + 1] === '1') || (a === '-mode' && inputArgs[i + 1] === 'listener'));
+  return !listens;
+}
+
+/**
+ * Whether a stream gets a VP8 encoding for viewers without H264: on unless turned off, and only
+ * for an input a second FFmpeg can read (see inputReadableTwice).
  */
 export function hasVp8Fallback(s: StreamConfig): boolean {
-  return s.fallbackVideo === 'vp8' && !isSdpInput(s.input, s.inputArgs);
+  return s.fallbackVideo === 'vp8' && inputReadableTwice(s.input, s.inputArgs);
 }
 
 /** The internal id of a stream's VP8 encoding: `~` is not allowed in a configured id, so it cannot collide. */
