@@ -124,6 +124,20 @@ async function main(): Promise<number> {
       await bare.evaluate(closeBare);
       return `${detail}; PATCH ${JSON.stringify(r.patches)}`;
     });
+    // A browser without H264 (Firefox without OpenH264 offers VP8/VP9/AV1): the VP8 fallback,
+    // started on demand by this POST, decoded by Chromium.
+    await checks.run('bare RTCPeerConnection offering only VP8: the VP8 fallback decodes, audio, 0 lost', 30000, async () => {
+      const r = await bare.evaluate(bareWhep, { endpoint: `${base}/whep/demo`, trickle: false, timeoutMs: 15000, onlyVideoCodec: 'video/VP8' });
+      if (!r.ok) await bare.evaluate(closeBare);
+      expect(!/H264/.test(r.offer ?? ''), 'the offer still lists H264');
+      expect(r.ok, r.detail);
+      const win = await bare.evaluate(sampleStats, { ms: 3000, source: 'bare' });
+      const codec = win.samples[win.samples.length - 1]?.videoCodec ?? '';
+      expect(codec === 'video/VP8', `Chromium decodes ${codec || 'nothing'}, want video/VP8`);
+      const detail = judgeStats(win, true);
+      await bare.evaluate(closeBare);
+      return `${codec}, first frame ${Math.round(r.ttffMs ?? 0)} ms after the POST (VP8 FFmpeg started by it); ${detail}`;
+    });
     await bare.close();
 
     // 6. Player page on the re-encoded stream.

@@ -15,6 +15,8 @@ export interface StatsSample {
   /** Audio RTP packets received (unlike totalSamplesReceived, concealment does not add to it). */
   audioPacketsReceived: number;
   audioLevel: number;
+  /** The video codec's MIME type as the receiver reports it, e.g. video/H264. */
+  videoCodec: string;
 }
 
 /** What a stats window saw. */
@@ -34,9 +36,9 @@ export async function sampleStats(arg: { ms: number; source: string }): Promise<
     const pc = arg.source === 'player' ? w.whepPlayer?.pc : w.bare?.pc;
     if (!pc) return { samples, error: 'no peer connection' };
     const report = await pc.getStats();
-    let v: Record<string, number> | undefined;
+    let v: (Record<string, number> & { codecId?: string }) | undefined;
     let a: Record<string, number> | undefined;
-    report.forEach((e: Record<string, number> & { type: string; kind: string }) => {
+    report.forEach((e: Record<string, number> & { type: string; kind: string; codecId?: string }) => {
       if (e.type === 'inbound-rtp' && e.kind === 'video') v = e;
       if (e.type === 'inbound-rtp' && e.kind === 'audio') a = e;
     });
@@ -50,17 +52,23 @@ export async function sampleStats(arg: { ms: number; source: string }): Promise<
       totalSamplesReceived: a?.totalSamplesReceived ?? 0,
       audioPacketsReceived: a?.packetsReceived ?? 0,
       audioLevel: a?.audioLevel ?? 0,
+      videoCodec: (v?.codecId !== undefined ? (report.get(v.codecId) as { mimeType?: string } | undefined)?.mimeType : undefined) ?? '',
     });
     await new Promise((r) => setTimeout(r, 500));
   }
   return { samples };
 }
 
-/** A bare WHEP session: RTCPeerConnection + fetch, no player code. Leaves `window.bare`. */
-export async function bareWhep(arg: { endpoint: string; trickle: boolean; timeoutMs: number }): Promise<{ ok: boolean; detail: string; patches: number[]; ttffMs?: number }> {
+/**
+ * A bare WHEP session: RTCPeerConnection + fetch, no player code. Leaves `window.bare`. With
+ * `onlyVideoCodec` (a MIME type) the offer lists only that video codec, as a browser without
+ * H264 offers.
+ */
+export async function bareWhep(arg: { endpoint: string; trickle: boolean; timeoutMs: number; onlyVideoCodec?: string }): Promise<{ ok: boolean; detail: string; patches: number[]; ttffMs?: number; offer?: string }> {
   const deadline = performance.now() + arg.timeoutMs;
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-  pc.addTransceiver('video', { direction: 'recvonly' });
+  const vt = pc.addTransceiver('video', { direction: 'recvonly' });
+  if (arg.onlyVideoCodec) vt.setCodecPreferences((RTCRtpReceiver.getCapabilities('video')?.codecs ?? []).filter((c) => c.mimeType === arg.onlyVideoCodec));
   pc.addTransceiver('audio', { direction: 'recvonly' });
   const media = new MediaStream();
   const video = document.createElement('video');
@@ -126,7 +134,8 @@ export async function bareWhep(arg: { endpoint: string; trickle: boolean; timeou
   });
   const res = await fetch(arg.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription?.sdp ?? '' });
   const answer = await res.text();
-  if (res.status !== 201) return { ok: false, detail: `POST answered ${res.status}: ${answer.trim()}`, patches };
+  const offer = pc.localDescription?.sdp ?? '';
+  if (res.status !== 201) return { ok: false, detail: `POST answered ${res.status}: ${answer.trim()}`, patches, offer };
   resource = new URL(res.headers.get('Location') ?? '', arg.endpoint).href;
   etag = res.headers.get('ETag') ?? undefined;
   await pc.setRemoteDescription({ type: 'answer', sdp: answer });
@@ -134,7 +143,7 @@ export async function bareWhep(arg: { endpoint: string; trickle: boolean; timeou
   while (firstFrameAt === undefined && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   await chain;
   if (firstFrameAt === undefined) return { ok: false, detail: `no video frame within ${arg.timeoutMs} ms (ICE ${pc.iceConnectionState})`, patches };
-  return { ok: true, detail: `connected, ICE ${pc.iceConnectionState}`, patches, ttffMs: firstFrameAt - postAt };
+  return { ok: true, detail: `connected, ICE ${pc.iceConnectionState}`, patches, ttffMs: firstFrameAt - postAt, offer };
 }
 
 /** Closes the bare session (DELETE) and returns the DELETE status. */

@@ -55,8 +55,10 @@ export class LiveStream extends EventEmitter {
     this.#supervisor = new FfmpegSupervisor({ ...o, sink: this.#hub });
     this.#hub.on('viewers', (n: number) => this.#supervisor.viewersChanged(n));
     this.#hub.on('state', (s: StreamState) => this.emit('state', s));
-    // For the WHEP events extension's `viewercount`.
-    this.#hub.on('viewers', (n: number) => this.emit('viewers', n));
+    // For the WHEP events extension's `viewercount` and the stream list: every viewer of the
+    // stream, the fallback encoding's included.
+    this.#hub.on('viewers', () => this.emit('viewers', this.viewerCount));
+    this.fallback?.on('viewers', () => this.emit('viewers', this.viewerCount));
     this.#supervisor.on('ingestReleased', () => this.emit('ingestReleased'));
   }
 
@@ -76,8 +78,9 @@ export class LiveStream extends EventEmitter {
     return this.#hub.lastError;
   }
 
+  /** Viewers of this stream, those of its VP8 encoding included. */
   get viewerCount(): number {
-    return this.#hub.viewerCount;
+    return this.#hub.viewerCount + (this.fallback?.viewerCount ?? 0);
   }
 
   get onDemand(): boolean {

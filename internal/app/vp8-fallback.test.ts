@@ -44,6 +44,7 @@ t.test('a VP8-only offer plays the VP8 encoding; H264 viewers keep their FFmpeg'
   t.ok(processRunning(fallbackPid), 'the VP8 FFmpeg runs');
   t.not(fallbackPid, h264Pid);
   t.equal(app.registry.total, 2, 'both viewers count against the caps');
+  t.equal(stream.viewerCount, 2, 'and in the stream\'s viewer count (stream list, viewercount events)');
 
   // viewersPerStream 2: the third viewer, of either codec, is refused.
   const third = await WhepClient.connect({ endpoint: `${app.url}/whep/demo`, videoCodec: 'vp8' });
