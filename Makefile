@@ -28,11 +28,12 @@ build: deps ## compile TypeScript to dist/ (server, then the browser player)
 	$(NODE_BIN)/tsc -p tsconfig.json
 	$(NODE_BIN)/tsc -p internal/player/client/tsconfig.json
 
-typecheck: deps ## type-check without emitting (server, player, browser e2e, benchmark)
+typecheck: deps ## type-check without emitting (server, player, browser, NAT and Firefox e2e, benchmark)
 	$(NODE_BIN)/tsc --noEmit -p tsconfig.json
 	$(NODE_BIN)/tsc --noEmit -p internal/player/client/tsconfig.json
 	$(NODE_BIN)/tsc -p e2e/browser/tsconfig.json
 	$(NODE_BIN)/tsc -p e2e/nat/tsconfig.json
+	$(NODE_BIN)/tsc -p e2e/firefox/tsconfig.json
 	$(NODE_BIN)/tsc --noEmit -p bench/tsconfig.json
 
 deps: node_modules/.whepd-deps ## install npm packages (npm ci)

@@ -23,10 +23,10 @@ import { join, resolve } from 'node:path';
 import { Checks, CheckFailure, expect } from './checks.js';
 import { measureLipSync } from './in-page-lip-sync.js';
 import type { AudioCounters, LipSyncWindow } from './in-page-lip-sync.js';
-import { startWhepd } from './whepd-process.js';
+import { startWhepd, whepdConfig } from './whepd-process.js';
 import type { Whepd } from './whepd-process.js';
 import { writePerfSection } from './perf-doc.js';
-import { launchChromium, openPlayer, sleep, waitPlayer, whepdConfig } from './shared.js';
+import { launchChromium, openPlayer, sleep, waitPlayer } from './shared.js';
 
 const MAIN = resolve(process.env.WHEPD_MAIN ?? 'dist/cmd/whepd/main.js');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';

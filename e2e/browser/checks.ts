@@ -48,6 +48,17 @@ export function expect(cond: boolean, message: string): asserts cond {
   if (!cond) throw new CheckFailure(message);
 }
 
+/** Calls `read` every 100 ms until `cond` holds; after `timeoutMs` throws `why(last value)`. */
+export async function waitUntil<T>(read: () => Promise<T>, cond: (v: T) => boolean, timeoutMs: number, why: (v: T) => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (cond(v)) return v;
+    if (Date.now() > deadline) throw new CheckFailure(why(v));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Median of a non-empty list. */
 export function percentile(values: readonly number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);

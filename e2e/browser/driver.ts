@@ -10,10 +10,10 @@ import { join, resolve } from 'node:path';
 import { Checks, expect, percentile } from './checks.js';
 import { bareWhep, closeBare, sampleStats } from './in-page.js';
 import type { StatsWindow } from './in-page.js';
-import { ffmpegChildren, startWhepd } from './whepd-process.js';
+import { ffmpegChildren, startWhepd, whepdConfig as config } from './whepd-process.js';
 import type { Whepd } from './whepd-process.js';
 import { writePerfSection } from './perf-doc.js';
-import { launchChromium, openPlayer, playerState, sleep, waitPlayer, whepdConfig as config } from './shared.js';
+import { launchChromium, openPlayer, playerState, sleep, waitPlayer } from './shared.js';
 
 const MAIN = resolve(process.env.WHEPD_MAIN ?? 'dist/cmd/whepd/main.js');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';

@@ -1,11 +1,44 @@
 /**
- * Functions that run inside Chromium via page.evaluate(). Each is self-contained (no closures over
- * this module): Playwright sends only the function's source text.
+ * Functions that run inside the browser via page.evaluate() (Chromium with Playwright, Firefox with
+ * Puppeteer). Each is self-contained (no closures over this module): only its source text is sent.
  */
+
+/** The player page's state, as `window.whepPlayer` and #status show it. */
+export interface PlayerState {
+  state: string;
+  history: string[];
+  ttffMs: number | undefined;
+  status: string;
+  /** Server-sent events the page heard, and the viewer count it shows. */
+  events: string[];
+  viewers: number | undefined;
+}
+
+/** Reads the player page's state (window.whepPlayer, #status). */
+export function readPlayer(): PlayerState {
+  const p = (window as unknown as { whepPlayer?: { state: string; history: string[]; ttffMs?: number; events?: string[]; viewers?: number } }).whepPlayer;
+  return {
+    state: p?.state ?? 'none',
+    history: [...(p?.history ?? [])],
+    ttffMs: p?.ttffMs,
+    status: document.getElementById('status')?.textContent ?? '',
+    events: [...(p?.events ?? [])],
+    viewers: p?.viewers,
+  };
+}
+
+/** Why a wait on the player failed: its state, status and last messages (runs in Node). */
+export function describePlayer(s: PlayerState, timeoutMs: number): string {
+  return `not within ${timeoutMs} ms (state ${s.state}, status "${s.status}", history ${JSON.stringify(s.history.slice(-6))})`;
+}
 
 /** One getStats() sample of a receiving peer. */
 export interface StatsSample {
+  /** performance.now() when the sample was read. */
+  at: number;
   framesDecoded: number;
+  /** The video codec's mimeType (its codec stats entry), e.g. video/H264 or video/VP8; '' if none. */
+  videoCodec: string;
   width: number;
   height: number;
   fps: number;
@@ -15,8 +48,8 @@ export interface StatsSample {
   /** Audio RTP packets received (unlike totalSamplesReceived, concealment does not add to it). */
   audioPacketsReceived: number;
   audioLevel: number;
-  /** The video codec's MIME type as the receiver reports it, e.g. video/H264. */
-  videoCodec: string;
+  /** Audio samples the receiver made up for lost or late packets (part of totalSamplesReceived). */
+  concealedSamples: number;
 }
 
 /** What a stats window saw. */
@@ -42,8 +75,11 @@ export async function sampleStats(arg: { ms: number; source: string }): Promise<
       if (e.type === 'inbound-rtp' && e.kind === 'video') v = e;
       if (e.type === 'inbound-rtp' && e.kind === 'audio') a = e;
     });
+    const codec = v?.codecId === undefined ? undefined : (report.get(String(v.codecId)) as { mimeType?: string } | undefined);
     samples.push({
+      at: performance.now(),
       framesDecoded: v?.framesDecoded ?? 0,
+      videoCodec: codec?.mimeType ?? '',
       width: v?.frameWidth ?? 0,
       height: v?.frameHeight ?? 0,
       fps: v?.framesPerSecond ?? 0,
@@ -52,7 +88,7 @@ export async function sampleStats(arg: { ms: number; source: string }): Promise<
       totalSamplesReceived: a?.totalSamplesReceived ?? 0,
       audioPacketsReceived: a?.packetsReceived ?? 0,
       audioLevel: a?.audioLevel ?? 0,
-      videoCodec: (v?.codecId !== undefined ? (report.get(v.codecId) as { mimeType?: string } | undefined)?.mimeType : undefined) ?? '',
+      concealedSamples: a?.concealedSamples ?? 0,
     });
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -1,7 +1,10 @@
-/** What driver.ts and av-sync.ts share: the Chromium launch, whepd's config, the player page. */
+/** What driver.ts and av-sync.ts share: the Chromium launch and the player page. */
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
+import { waitUntil } from './checks.js';
+import { describePlayer, readPlayer } from './in-page.js';
+import type { PlayerState } from './in-page.js';
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -33,56 +36,18 @@ export async function launchChromium(executablePath: string, profileDir: string)
   return { ctx, version };
 }
 
-/** whepd's config for a browser e2e run (E2E_SHARDS sets webrtc.shards). */
-export function whepdConfig(port: number, viewersPerStream: number, streams: object[]): object {
-  return {
-    http: { listen: `127.0.0.1:${port}` },
-    // E2E_SHARDS puts the viewers' peers in that many shard processes (webrtc.shards).
-    webrtc: { bindAddress: '127.0.0.1', iceServers: [], shards: Number(process.env.E2E_SHARDS ?? 0) },
-    limits: { viewersPerStream, viewersTotal: 64 },
-    log: { level: 'info' },
-    // A 5 s restart delay keeps the stream "not live" long enough for the player to say so.
-    ffmpeg: { restartMinMs: 5000, restartMaxMs: 10000 },
-    streams,
-  };
-}
-
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The player page's state, as `window.whepPlayer` and #status show it. */
-export interface PlayerState {
-  state: string;
-  history: string[];
-  ttffMs: number | undefined;
-  status: string;
-  /** Server-sent events the page heard, and the viewer count it shows. */
-  events: string[];
-  viewers: number | undefined;
-}
+export type { PlayerState } from './in-page.js';
 
+/** The player page's state (window.whepPlayer and #status). */
 export async function playerState(page: Page): Promise<PlayerState> {
-  return page.evaluate(() => {
-    const p = (window as unknown as { whepPlayer?: { state: string; history: string[]; ttffMs?: number; events?: string[]; viewers?: number } }).whepPlayer;
-    return {
-      state: p?.state ?? 'none',
-      history: [...(p?.history ?? [])],
-      ttffMs: p?.ttffMs,
-      status: document.getElementById('status')?.textContent ?? '',
-      events: [...(p?.events ?? [])],
-      viewers: p?.viewers,
-    };
-  });
+  return page.evaluate(readPlayer);
 }
 
 /** Polls the player page every 100 ms until `cond`; throws with its state after `timeoutMs`. */
 export async function waitPlayer(page: Page, cond: (s: PlayerState) => boolean, timeoutMs: number, what: string): Promise<PlayerState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await playerState(page);
-    if (cond(s)) return s;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (state ${s.state}, status "${s.status}", history ${JSON.stringify(s.history.slice(-6))})`);
-    await sleep(100);
-  }
+  return waitUntil(() => playerState(page), cond, timeoutMs, (s) => `${what}: ${describePlayer(s, timeoutMs)}`);
 }
 
 export async function openPlayer(ctx: BrowserContext, url: string): Promise<Page> {

@@ -13,6 +13,24 @@ export interface Whepd {
   stop: () => Promise<void>;
 }
 
+/**
+ * whepd's config for a browser e2e run (E2E_SHARDS sets webrtc.shards). HTTP is always on
+ * 127.0.0.1; `bindAddress` is where the viewers' peers bind (Firefox needs an address that is not
+ * loopback: e2e/firefox/run.sh).
+ */
+export function whepdConfig(port: number, viewersPerStream: number, streams: object[], bindAddress = '127.0.0.1'): object {
+  return {
+    http: { listen: `127.0.0.1:${port}` },
+    // E2E_SHARDS puts the viewers' peers in that many shard processes (webrtc.shards).
+    webrtc: { bindAddress, iceServers: [], shards: Number(process.env.E2E_SHARDS ?? 0) },
+    limits: { viewersPerStream, viewersTotal: 64 },
+    log: { level: 'info' },
+    // A 5 s restart delay keeps the stream "not live" long enough for the player to say so.
+    ffmpeg: { restartMinMs: 5000, restartMaxMs: 10000 },
+    streams,
+  };
+}
+
 /** Spawns `node <main> --config <temp>` and waits (bounded) until /readyz says every stream is live. */
 export async function startWhepd(main: string, config: object, port: number, timeoutMs = 30000): Promise<Whepd> {
   const dir = mkdtempSync(join(tmpdir(), 'whepd-e2e-'));
