@@ -311,3 +311,14 @@ for (const [file, ufrag, candidates] of [
     t.equal(plan.iceUfrag, ufrag);
   });
 }
+
+for (const name of ['firefox-esr-153.sdp', 'firefox-esr-153-trickle.sdp']) {
+  t.test(`planAnswer() on Firefox ESR's real offer (${name}, no OpenH264): VP8 with a VP8 encoding, 406 without`, async (t) => {
+    const ff = offer(name);
+    const plan = planAnswer(ff, { vp8: true });
+    t.same(plan.video, { codec: 'vp8', mid: '0', payloadType: 120, fmtp: '' });
+    t.same(plan.audio, { mid: '1', payloadType: 109, fmtp: OPUS_FMTP }, 'the bundle-only audio m-line');
+    const err = refusal(t, ff);
+    t.match(err.message, /^offer's video m-line \(mid 0\) has no H264 /);
+  });
+}
