@@ -128,15 +128,26 @@ async function main(): Promise<number> {
     // started on demand by this POST, decoded by Chromium.
     await checks.run('bare RTCPeerConnection offering only VP8: the VP8 fallback decodes, audio, 0 lost', 30000, async () => {
       const r = await bare.evaluate(bareWhep, { endpoint: `${base}/whep/demo`, trickle: false, timeoutMs: 15000, onlyVideoCodec: 'video/VP8' });
-      if (!r.ok) await bare.evaluate(closeBare);
-      expect(!/H264/.test(r.offer ?? ''), 'the offer still lists H264');
-      expect(r.ok, r.detail);
-      const win = await bare.evaluate(sampleStats, { ms: 3000, source: 'bare' });
-      const codec = win.samples[win.samples.length - 1]?.videoCodec ?? '';
-      expect(codec === 'video/VP8', `Chromium decodes ${codec || 'nothing'}, want video/VP8`);
-      const detail = judgeStats(win, true);
-      await bare.evaluate(closeBare);
-      return `${codec}, first frame ${Math.round(r.ttffMs ?? 0)} ms after the POST (VP8 FFmpeg started by it); ${detail}`;
+      try {
+        expect(!/H264/.test(r.offer ?? ''), 'the offer still lists H264');
+        expect(r.ok, r.detail);
+        // Up to three 3 s windows: the first seconds of a fresh encode on a loaded box read 17 fps.
+        let verdict = '';
+        for (let window = 1; window <= 3; window++) {
+          const win = await bare.evaluate(sampleStats, { ms: 3000, source: 'bare' });
+          const codec = win.samples[win.samples.length - 1]?.videoCodec ?? '';
+          try {
+            expect(codec === 'video/VP8', `Chromium decodes ${codec || 'nothing'}, want video/VP8`);
+            verdict = `${codec}, ${judgeStats(win, true)} (stats window ${window})`;
+            break;
+          } catch (err) {
+            if (window === 3) throw err;
+          }
+        }
+        return `first frame ${Math.round(r.ttffMs ?? 0)} ms after the POST (which started the VP8 FFmpeg); ${verdict}`;
+      } finally {
+        await bare.evaluate(closeBare);
+      }
     });
     await bare.close();
 
