@@ -1,7 +1,7 @@
 /** Starts the real whepd binary on a temp config and ends it by PID. */
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,16 +44,26 @@ export async function startWhepd(main: string, config: object, port: number, tim
   const url = `http://127.0.0.1:${port}`;
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  // The temp dir (config, log) goes with the process unless E2E_KEEP=1 asks to keep it.
+  const forget = () => {
+    if (process.env.E2E_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+  };
   const stop = async () => {
-    if (exited) return;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-    await exit;
-    clearTimeout(t);
+    if (!exited) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+      await exit;
+      clearTimeout(t);
+    }
+    forget();
   };
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (exited) throw new Error(`whepd exited during start; log ${logPath}:\n${readFileSync(logPath, 'utf8').slice(-2000)}`);
+    if (exited) {
+      const tail = readFileSync(logPath, 'utf8').slice(-2000);
+      forget();
+      throw new Error(`whepd exited during start; its log ends:\n${tail}`);
+    }
     try {
       const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
       if (r.status === 200) break;
@@ -61,8 +71,9 @@ export async function startWhepd(main: string, config: object, port: number, tim
       // not listening yet
     }
     if (Date.now() > deadline) {
+      const tail = readFileSync(logPath, 'utf8').slice(-2000);
       await stop();
-      throw new Error(`whepd not ready within ${timeoutMs} ms; log ${logPath}`);
+      throw new Error(`whepd not ready within ${timeoutMs} ms; its log ends:\n${tail}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -70,7 +81,7 @@ export async function startWhepd(main: string, config: object, port: number, tim
   return { url, pid: child.pid, logPath, stop };
 }
 
-/** PIDs of whepd's FFmpeg children whose command line mentions `input`. */
+/** PIDs of whepd's H264 FFmpeg children whose command line mentions `input` (not a VP8 fallback's). */
 export function ffmpegChildren(whepdPid: number, input: string): number[] {
   let out = '';
   try {
@@ -84,7 +95,8 @@ export function ffmpegChildren(whepdPid: number, input: string): number[] {
     .map(Number)
     .filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(input);
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return cmdline.includes(input) && !cmdline.includes('libvpx');
       } catch {
         return false;
       }
