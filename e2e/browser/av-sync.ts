@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Checks, CheckFailure, expect } from './checks.js';
 import { measureLipSync } from './in-page-lip-sync.js';
-import type { AudioCounters, LipSyncWindow } from './in-page-lip-sync.js';
+import { describe, figures, ms } from './lip-sync-figures.js';
+import type { Figures } from './lip-sync-figures.js';
 import { startWhepd } from './whepd-process.js';
 import type { Whepd } from './whepd-process.js';
 import { writePerfSection } from './perf-doc.js';
@@ -54,126 +55,11 @@ const TARGET_WORST_MS = 60;
 const MEDIAN_RANGE_MS: [number, number] = [-45, 125];
 const WORST_RANGE_MS: [number, number] = [-90, 185];
 const MAX_CONCEALED = 0.01;
-// Lag search: the one lag in [-1000, 1000] ms that puts a beep within 40 ms of most flashes; then
-// each flash takes its nearest beep within 100 ms of flash + lag.
-const LAG_RANGE_MS = 1000;
-const LAG_MATCH_MS = 40;
-const PAIR_MS = 100;
-
 const INPUTS = [
   { id: 'sync-ts', input: 'fixtures/media/sync.ts', kind: 'copied MPEG-TS' },
   { id: 'sync-mp4', input: 'fixtures/media/sync.mp4', kind: 'copied MP4' },
   { id: 'sync-high', input: 'fixtures/media/sync-high.mp4', kind: 're-encoded' },
 ];
-
-/** Flash/beep pairing of one window. Offsets are beep minus flash (positive = audio late). */
-interface Pairing {
-  lagMs: number;
-  offsetsMs: number[];
-}
-
-/** Pairs flashes to beeps through the single best lag (LAG_RANGE_MS, LAG_MATCH_MS, PAIR_MS above). */
-function pairFlashesToBeeps(flashes: readonly number[], beeps: readonly number[]): Pairing {
-  const nearest = (t: number) => beeps.reduce((best, b) => (Math.abs(b - t) < Math.abs(best - t) ? b : best), Infinity);
-  let bestLag = 0;
-  let bestCount = -1;
-  let bestResidual = Infinity;
-  for (let d = -LAG_RANGE_MS; d <= LAG_RANGE_MS; d++) {
-    let count = 0;
-    let residual = 0;
-    for (const f of flashes) {
-      const r = Math.abs(nearest(f + d) - (f + d));
-      if (r <= LAG_MATCH_MS) {
-        count++;
-        residual += r;
-      }
-    }
-    // Ties (a run of lags matching as many flashes) go to the one closest to all of them.
-    if (count > bestCount || (count === bestCount && residual < bestResidual)) {
-      bestLag = d;
-      bestCount = count;
-      bestResidual = residual;
-    }
-  }
-  const offsetsMs: number[] = [];
-  for (const f of flashes) {
-    const b = nearest(f + bestLag);
-    if (Math.abs(b - (f + bestLag)) <= PAIR_MS) offsetsMs.push(b - f);
-  }
-  return { lagMs: bestLag, offsetsMs };
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** The measured figures of one input. */
-interface Figures {
-  label: string;
-  flashes: number;
-  beeps: number;
-  uncertain: number;
-  lagMs: number;
-  offsetsMs: number[];
-  medianMs: number;
-  worstMs: number;
-  concealed?: { ratio: number; samples: number; total: number; events: number; silent: number; inserted: number; removed: number; lost: number; jitterMs: number };
-  missedFrames: number;
-  frames: number;
-}
-
-function figures(label: string, w: LipSyncWindow): Figures {
-  const p = pairFlashesToBeeps(w.flashes, w.beeps);
-  const worst = p.offsetsMs.length ? p.offsetsMs.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a)) : NaN;
-  const f: Figures = {
-    label,
-    flashes: w.flashes.length,
-    beeps: w.beeps.length,
-    uncertain: w.uncertainFlashes,
-    lagMs: p.lagMs,
-    offsetsMs: p.offsetsMs,
-    medianMs: median(p.offsetsMs),
-    worstMs: worst,
-    missedFrames: w.missedFrames,
-    frames: w.frames,
-  };
-  const a: AudioCounters | undefined = w.audioStart;
-  const b: AudioCounters | undefined = w.audioEnd;
-  if (a && b) {
-    const total = b.totalSamplesReceived - a.totalSamplesReceived;
-    const samples = b.concealedSamples - a.concealedSamples;
-    const emitted = b.jitterBufferEmittedCount - a.jitterBufferEmittedCount;
-    f.concealed = {
-      ratio: total > 0 ? samples / total : NaN,
-      samples,
-      total,
-      events: b.concealmentEvents - a.concealmentEvents,
-      silent: b.silentConcealedSamples - a.silentConcealedSamples,
-      inserted: b.insertedSamplesForDeceleration - a.insertedSamplesForDeceleration,
-      removed: b.removedSamplesForAcceleration - a.removedSamplesForAcceleration,
-      lost: b.packetsLost - a.packetsLost,
-      jitterMs: emitted > 0 ? ((b.jitterBufferDelay - a.jitterBufferDelay) / emitted) * 1000 : NaN,
-    };
-  }
-  return f;
-}
-
-const ms = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(0)}`;
-
-function describe(f: Figures): string {
-  const c = f.concealed;
-  const audio = c
-    ? `concealed ${(c.ratio * 100).toFixed(2)}% (${c.samples} of ${c.total} samples, ${c.events} events, ${c.silent} silent; ` +
-      `inserted ${c.inserted}, removed ${c.removed}; packetsLost +${c.lost}; jitter buffer ${c.jitterMs.toFixed(0)} ms)`
-    : 'no audio counters';
-  return (
-    `median ${ms(f.medianMs)} ms, worst ${ms(f.worstMs)} ms over ${f.offsetsMs.length} flashes (lag ${ms(f.lagMs)} ms; ` +
-    `${f.flashes} flashes, ${f.beeps} beeps, ${f.uncertain} flashes left out after a missed frame, ${f.missedFrames} of ${f.frames + f.missedFrames} frames missed by the callback); ` +
-    `offsets [${f.offsetsMs.map(ms).join(', ')}]; ${audio}`
-  );
-}
 
 /** Fails with the figures when a threshold is missed. */
 function judge(f: Figures, median: [number, number], worst: [number, number], wantConcealment: boolean): string {
