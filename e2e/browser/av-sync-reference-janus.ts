@@ -63,9 +63,14 @@ interface SyncSummary {
   audioMinimumMs: number;
   /** video minus audio estimatedPlayoutTimestamp, median and range over the snapshots. */
   playoutSkewMs?: { median: number; min: number; max: number };
+  /** inbound-rtp interarrival jitter (RFC 3550), median over the snapshots. */
+  videoJitterMs: number;
+  audioJitterMs: number;
   /** media-playout: mean totalPlayoutDelay per sample (audio output), when reported. */
   audioPlayoutDelayMs?: number;
 }
+
+const mid = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1] ?? NaN;
 
 function summarize(s: readonly SyncSnapshot[]): SyncSummary | undefined {
   const a = s[0];
@@ -84,6 +89,8 @@ function summarize(s: readonly SyncSnapshot[]): SyncSummary | undefined {
     audioJitterBufferMs: per('jitterBufferDelay', 'audio'),
     audioTargetMs: per('jitterBufferTargetDelay', 'audio'),
     audioMinimumMs: per('jitterBufferMinimumDelay', 'audio'),
+    videoJitterMs: mid(s.map((x) => (x.video?.jitter ?? NaN) * 1000)),
+    audioJitterMs: mid(s.map((x) => (x.audio?.jitter ?? NaN) * 1000)),
   };
   if (skews.length) out.playoutSkewMs = { median: skews[skews.length >> 1]!, min: skews[0]!, max: skews[skews.length - 1]! };
   if (a.playout && b.playout && b.playout.totalSamplesCount > a.playout.totalSamplesCount) {
@@ -233,7 +240,7 @@ async function measureJanus(ctx: BrowserContext, janus: Janus, pageUrl: string, 
 function line(r: Row): string {
   const s = r.sync;
   const sync = s
-    ? `; Chromium: video jb ${s.videoJitterBufferMs.toFixed(0)} ms (target ${s.videoTargetMs.toFixed(0)}, min ${s.videoMinimumMs.toFixed(0)}), audio jb ${s.audioJitterBufferMs.toFixed(0)} ms (target ${s.audioTargetMs.toFixed(0)}, min ${s.audioMinimumMs.toFixed(0)})` +
+    ? `; Chromium: video jb ${s.videoJitterBufferMs.toFixed(0)} ms (target ${s.videoTargetMs.toFixed(0)}, min ${s.videoMinimumMs.toFixed(0)}), audio jb ${s.audioJitterBufferMs.toFixed(0)} ms (target ${s.audioTargetMs.toFixed(0)}, min ${s.audioMinimumMs.toFixed(0)}), interarrival jitter video ${s.videoJitterMs.toFixed(1)} / audio ${s.audioJitterMs.toFixed(1)} ms` +
       (s.playoutSkewMs ? `, est. playout video-audio ${s.playoutSkewMs.median.toFixed(0)} ms (${s.playoutSkewMs.min.toFixed(0)}..${s.playoutSkewMs.max.toFixed(0)})` : ', no estimatedPlayoutTimestamp') +
       (s.audioPlayoutDelayMs !== undefined ? `, media-playout delay ${s.audioPlayoutDelayMs.toFixed(1)} ms` : ', no media-playout')
     : '';

@@ -12,6 +12,8 @@ export interface InboundSync {
   jitterBufferMinimumDelay: number;
   jitterBufferEmittedCount: number;
   estimatedPlayoutTimestamp?: number;
+  /** RFC 3550 interarrival jitter (s), as the receiver computes it now. */
+  jitter: number;
 }
 
 /** One getStats() snapshot; `at` is the report's timestamp (ms). */
@@ -34,6 +36,7 @@ export async function sampleSyncStats(arg: { ms: number; everyMs: number }): Pro
     jitterBufferTargetDelay: num(e, 'jitterBufferTargetDelay'),
     jitterBufferMinimumDelay: num(e, 'jitterBufferMinimumDelay'),
     jitterBufferEmittedCount: num(e, 'jitterBufferEmittedCount'),
+    jitter: num(e, 'jitter'),
     ...(typeof e.estimatedPlayoutTimestamp === 'number' ? { estimatedPlayoutTimestamp: e.estimatedPlayoutTimestamp } : {}),
   });
   const snapshots: SyncSnapshot[] = [];
