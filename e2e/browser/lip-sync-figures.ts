@@ -1,0 +1,125 @@
+/**
+ * The figures of one steady-state lip-sync window (in-page-lip-sync.ts): flashes paired to beeps,
+ * median and worst offset, audio concealment. Shared by av-sync.ts and av-sync-reference-janus.ts,
+ * so whepd and the reference are judged by the same code.
+ */
+import type { AudioCounters, LipSyncWindow } from './in-page-lip-sync.js';
+
+// Lag search: the one lag in [-1000, 1000] ms that puts a beep within 40 ms of most flashes; then
+// each flash takes its nearest beep within 100 ms of flash + lag.
+const LAG_RANGE_MS = 1000;
+const LAG_MATCH_MS = 40;
+const PAIR_MS = 100;
+
+/** Flash/beep pairing of one window. Offsets are beep minus flash (positive = audio late). */
+export interface Pairing {
+  lagMs: number;
+  offsetsMs: number[];
+}
+
+/** Pairs flashes to beeps through the single best lag (LAG_RANGE_MS, LAG_MATCH_MS, PAIR_MS above). */
+export function pairFlashesToBeeps(flashes: readonly number[], beeps: readonly number[]): Pairing {
+  const nearest = (t: number) => beeps.reduce((best, b) => (Math.abs(b - t) < Math.abs(best - t) ? b : best), Infinity);
+  let bestLag = 0;
+  let bestCount = -1;
+  let bestResidual = Infinity;
+  for (let d = -LAG_RANGE_MS; d <= LAG_RANGE_MS; d++) {
+    let count = 0;
+    let residual = 0;
+    for (const f of flashes) {
+      const r = Math.abs(nearest(f + d) - (f + d));
+      if (r <= LAG_MATCH_MS) {
+        count++;
+        residual += r;
+      }
+    }
+    // Ties (a run of lags matching as many flashes) go to the one closest to all of them.
+    if (count > bestCount || (count === bestCount && residual < bestResidual)) {
+      bestLag = d;
+      bestCount = count;
+      bestResidual = residual;
+    }
+  }
+  const offsetsMs: number[] = [];
+  for (const f of flashes) {
+    const b = nearest(f + bestLag);
+    if (Math.abs(b - (f + bestLag)) <= PAIR_MS) offsetsMs.push(b - f);
+  }
+  return { lagMs: bestLag, offsetsMs };
+}
+
+/** The median (the mean of the middle two for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The measured figures of one input. */
+export interface Figures {
+  label: string;
+  flashes: number;
+  beeps: number;
+  uncertain: number;
+  lagMs: number;
+  offsetsMs: number[];
+  medianMs: number;
+  worstMs: number;
+  concealed?: { ratio: number; samples: number; total: number; events: number; silent: number; inserted: number; removed: number; lost: number; jitterMs: number };
+  missedFrames: number;
+  frames: number;
+}
+
+/** Pairs one window and takes the audio counters' deltas over it. */
+export function figures(label: string, w: LipSyncWindow): Figures {
+  const p = pairFlashesToBeeps(w.flashes, w.beeps);
+  const worst = p.offsetsMs.length ? p.offsetsMs.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a)) : NaN;
+  const f: Figures = {
+    label,
+    flashes: w.flashes.length,
+    beeps: w.beeps.length,
+    uncertain: w.uncertainFlashes,
+    lagMs: p.lagMs,
+    offsetsMs: p.offsetsMs,
+    medianMs: median(p.offsetsMs),
+    worstMs: worst,
+    missedFrames: w.missedFrames,
+    frames: w.frames,
+  };
+  const a: AudioCounters | undefined = w.audioStart;
+  const b: AudioCounters | undefined = w.audioEnd;
+  if (a && b) {
+    const total = b.totalSamplesReceived - a.totalSamplesReceived;
+    const samples = b.concealedSamples - a.concealedSamples;
+    const emitted = b.jitterBufferEmittedCount - a.jitterBufferEmittedCount;
+    f.concealed = {
+      ratio: total > 0 ? samples / total : NaN,
+      samples,
+      total,
+      events: b.concealmentEvents - a.concealmentEvents,
+      silent: b.silentConcealedSamples - a.silentConcealedSamples,
+      inserted: b.insertedSamplesForDeceleration - a.insertedSamplesForDeceleration,
+      removed: b.removedSamplesForAcceleration - a.removedSamplesForAcceleration,
+      lost: b.packetsLost - a.packetsLost,
+      jitterMs: emitted > 0 ? ((b.jitterBufferDelay - a.jitterBufferDelay) / emitted) * 1000 : NaN,
+    };
+  }
+  return f;
+}
+
+/** A signed whole-millisecond figure, e.g. `+22`. */
+export const ms = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(0)}`;
+
+/** The one-line description of a window's figures that PASS/FAIL lines carry. */
+export function describe(f: Figures): string {
+  const c = f.concealed;
+  const audio = c
+    ? `concealed ${(c.ratio * 100).toFixed(2)}% (${c.samples} of ${c.total} samples, ${c.events} events, ${c.silent} silent; ` +
+      `inserted ${c.inserted}, removed ${c.removed}; packetsLost +${c.lost}; jitter buffer ${c.jitterMs.toFixed(0)} ms)`
+    : 'no audio counters';
+  return (
+    `median ${ms(f.medianMs)} ms, worst ${ms(f.worstMs)} ms over ${f.offsetsMs.length} flashes (lag ${ms(f.lagMs)} ms; ` +
+    `${f.flashes} flashes, ${f.beeps} beeps, ${f.uncertain} flashes left out after a missed frame, ${f.missedFrames} of ${f.frames + f.missedFrames} frames missed by the callback); ` +
+    `offsets [${f.offsetsMs.map(ms).join(', ')}]; ${audio}`
+  );
+}
