@@ -222,6 +222,7 @@ t.test('a VP8 job encodes with libvpx for real time, whatever transcodeVideo say
     const { video, audio } = outputs(buildFfmpegArgs(job({ videoCodec: 'vp8', transcodeVideo, frameRate: 30 })));
     t.equal(valueOf(video, '-c:v'), 'libvpx', `transcodeVideo ${transcodeVideo}`);
     t.equal(valueOf(video, '-deadline'), 'realtime');
+    t.equal(valueOf(video, '-cpu-used'), '-6', 'a fixed speed, not libvpx filling half of each frame time');
     t.equal(valueOf(video, '-lag-in-frames'), '0', 'no frame is held back for look-ahead');
     t.equal(valueOf(video, '-auto-alt-ref'), '0');
     t.equal(valueOf(video, '-g'), '30', 'the stream keyframe interval in frames');

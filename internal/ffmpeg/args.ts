@@ -81,9 +81,14 @@ function keyframeArgs(job: FfmpegJob): string[] {
 }
 
 /**
- * A libvpx VP8 encode for real time (RFC 7741 output): the realtime deadline at the fastest
- * speed, no frame lag and no alternate reference frames (both would hold frames back), error
- * resilient partitions, and CBR at the stream's video bitrate.
+ * A libvpx VP8 encode for real time (RFC 7741 output): the realtime deadline at a fixed speed, no
+ * frame lag and no alternate reference frames (both would hold frames back), error resilient
+ * partitions, and CBR at the stream's video bitrate.
+ *
+ * The speed is fixed (a negative cpu-used, -6 as libwebrtc's VP8 encoder uses on desktops): a
+ * positive cpu-used makes libvpx adapt its effort to fill (16 - cpu-used)/16 of each frame's time,
+ * so cpu-used 8 took 50-72 % of a core at 720p30 here and fell behind real time (13.2 s for 10 s)
+ * when the box was busy; -6 took 40 % and kept up (docs/performance.md).
  */
 export function vp8CodecArgs(job: FfmpegJob): string[] {
   const kbps = job.videoBitrateKbps;
@@ -91,7 +96,7 @@ export function vp8CodecArgs(job: FfmpegJob): string[] {
     '-c:v', 'libvpx',
     '-pix_fmt', 'yuv420p',
     '-deadline', 'realtime',
-    '-cpu-used', '8',
+    '-cpu-used', '-6',
     '-lag-in-frames', '0',
     '-auto-alt-ref', '0',
     '-error-resilient', '1',
