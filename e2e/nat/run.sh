@@ -43,6 +43,7 @@ failed=0
 pass() { echo "PASS nat/$1"; passed=$((passed + 1)); }
 fail() { echo "FAIL nat/$1: $2"; failed=$((failed + 1)); }
 summary() { echo "nat: $passed passed, $failed failed"; }
+note() { echo "  note: $*"; }
 
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
   echo "SKIP nat: needs root for network namespaces (ip netns, nftables). Run: sudo make e2e"
@@ -200,6 +201,7 @@ if whepd_start advertised ", \"udpPort\": $UDP_PORT, \"advertisedAddresses\": [\
   viewers advertised 1 --wait-ms 15000 --measure-ms 5000
   if [ "$(q "$FULL")" = true ]; then
     pass "advertised/plays-through-nat (first video packet $(q 'r.ttff_ms[0]') ms after the offer was started, $(q 'r.video_fps[0]') fps, $(q 'r.video_pps[0]') video packets/s, $(q 'r.audio_pps[0]') Opus packets/s)"
+    note "time to first video packet through the NAT (node-datachannel): $(q 'r.ttff_ms[0]') ms after the offer was started"
   else
     fail advertised/plays-through-nat "exit $VIEWERS_RC, $JSON; $(tail -n 2 "$tmp/advertised.err" | tr '\n' ' ' | cut -c1-200)"
   fi
@@ -208,6 +210,7 @@ if whepd_start advertised ", \"udpPort\": $UDP_PORT, \"advertisedAddresses\": [\
     browser advertised-chromium --wait-ms 15000 --measure-ms 3000
     if [ "$(q 'r.state==="playing" && r.width===640 && r.height===360 && r.fps>=20')" = true ]; then
       pass "advertised/chromium-plays-through-nat ($(q 'r.chromium'): player's time to first frame $(q 'r.ttff_ms') ms, $(q 'r.width')x$(q 'r.height'), $(q 'r.fps') fps decoded)"
+      note "time to first frame through the NAT (Chromium, player page): $(q '`${r.ttff_ms} ms after the POST, playing ${r.playing_ms} ms after the page load`')"
     else
       fail advertised/chromium-plays-through-nat "exit $VIEWERS_RC, $JSON; $(tail -n 2 "$tmp/advertised-chromium.err" | tr '\n' ' ' | cut -c1-200)"
     fi
