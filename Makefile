@@ -34,6 +34,7 @@ typecheck: deps ## type-check without emitting (server, player, browser, NAT and
 	$(NODE_BIN)/tsc -p e2e/browser/tsconfig.json
 	$(NODE_BIN)/tsc -p e2e/nat/tsconfig.json
 	$(NODE_BIN)/tsc -p e2e/firefox/tsconfig.json
+	$(NODE_BIN)/tsc -p e2e/turn/tsconfig.json
 	$(NODE_BIN)/tsc --noEmit -p bench/tsconfig.json
 
 deps: node_modules/.whepd-deps ## install npm packages (npm ci)

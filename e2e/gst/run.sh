@@ -17,6 +17,7 @@
 # offer there as gstreamer-max-bundle-<order>[-trickle].sdp), E2E_KEEP=1 (keep the logs).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+. e2e/netns.sh
 
 WHEPD_MAIN=${WHEPD_MAIN:-dist/cmd/whepd/main.js}
 PORT=8889 # inside a fresh namespace every port is free
@@ -44,13 +45,8 @@ wpid=""
 cpid=""
 cleanup() {
   [ -z "$cpid" ] || kill -TERM "$cpid" 2>/dev/null
-  if [ -n "$wpid" ]; then
-    kill -TERM "$wpid" 2>/dev/null
-    for _ in $(seq 1 50); do kill -0 "$wpid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$wpid" 2>/dev/null
-    wait "$wpid" 2>/dev/null
-  fi
-  ip netns delete "$ns" 2>/dev/null
+  [ -z "$wpid" ] || stop "$wpid"
+  netns_delete "$ns"
   if [ "${E2E_KEEP:-}" = 1 ]; then echo "gst: kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -58,9 +54,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 in_ns() { ip netns exec "$ns" "$@"; }
-if ! ip netns add "$ns" ||
-  ! in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
-  ! in_ns ip link set lo up ||
+if ! netns_add "$ns" ||
   ! in_ns ip link add gst0 type veth peer name gst1 ||
   ! in_ns ip addr add 127.0.0.2/32 dev gst0 ||
   ! in_ns ip link set gst0 up || ! in_ns ip link set gst1 up; then
@@ -81,22 +75,9 @@ EOF
 ip netns exec "$ns" node "$WHEPD_MAIN" --config "$tmp/whepd.json" >"$tmp/whepd.log" 2>&1 &
 wpid=$!
 BASE="http://127.0.0.1:$PORT"
-live=""
 # Live once a POST is not 409 (the stream has a keyframe); bounded at 15 s.
-for _ in $(seq 1 60); do
-  code=$(in_ns curl -s --max-time 5 -o "$tmp/probe" -D "$tmp/probe.h" -w '%{http_code}' -X POST \
-    -H 'Content-Type: application/sdp' --data-binary @fixtures/offers/chromium-recvonly.sdp "$BASE/whep/demo" || true)
-  if [ "$code" = 201 ]; then
-    loc=$(grep -i '^location:' "$tmp/probe.h" | tr -d '\r' | sed -E 's/^[^:]*:[[:space:]]*//')
-    in_ns curl -s --max-time 5 -o /dev/null -X DELETE "$BASE$loc" || true
-    live=1
-    break
-  fi
-  kill -0 "$wpid" 2>/dev/null || break
-  sleep 0.25
-done
-if [ -z "$live" ]; then
-  fail whepd-live "stream demo not live within 15 s in $ns (last POST $code); log: $(tail -n 3 "$tmp/whepd.log" | tr '\n' ' ' | cut -c1-300)"
+if ! wait_live "$ns" "$BASE/whep/demo" "$wpid" "$tmp/probe.h" 60; then
+  fail whepd-live "stream demo not live within 15 s in $ns (last POST $LIVE_CODE); log: $(tail -n 3 "$tmp/whepd.log" | tr '\n' ' ' | cut -c1-300)"
   summary
   exit 1
 fi

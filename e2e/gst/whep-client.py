@@ -10,11 +10,16 @@
   --window-s N                      measure fps and audio samples/s over N s after the first frame (default 3)
   --timeout-s N                     give up N s after the POST (default 20)
   --save-offer FILE                 write the offer as POSTed (CRLF) to FILE
+  --turn-from-link udp|tcp          before the offer, send a plain OPTIONS and give webrtcbin the turn: server
+                                    of that transport from its `Link: <...>; rel="ice-server"` headers (RFC 9725
+                                    section 4.6), with the username and credential minted for it
+  --relay                           ice-transport-policy relay: gather and use relay candidates only
   --min-fps N, --min-audio-rate N   pass thresholds (default 20 fps, 40000 samples/s)
 
 The webrtcbin has bundle-policy max-bundle, so its offer's second m-line has port 0 and
 a=bundle-only (RFC 9143 section 7.2). Decoded video frames (avdec_h264) and audio samples
-(opusdec) are counted by fakesink handoffs. Prints one JSON line and exits 0 when media arrived
+(opusdec) are counted by fakesink handoffs. After the first frame the selected candidate pair is
+read from webrtcbin's stats (local and remote candidate types). Prints one JSON line and exits 0 when media arrived
 at the thresholds, 1 otherwise (2 on bad usage). libnice ignores loopback interfaces: run it where a
 non-loopback interface has an address whepd can reach (e2e/gst/run.sh makes a network namespace).
 Needs Debian's python3-gst-1.0, gir1.2-gst-plugins-bad-1.0, gstreamer1.0-nice,
@@ -22,6 +27,7 @@ gstreamer1.0-plugins-{good,bad}, gstreamer1.0-libav (scripts/ensure-gstreamer.sh
 """
 import argparse
 import json
+import re
 import sys
 import threading
 import time
@@ -62,6 +68,8 @@ class Client:
         self.pipe = Gst.Pipeline.new('whep')
         self.webrtc = Gst.ElementFactory.make('webrtcbin', 'webrtc')
         self.webrtc.set_property('bundle-policy', GstWebRTC.WebRTCBundlePolicy.MAX_BUNDLE)
+        if args.relay:
+            self.webrtc.set_property('ice-transport-policy', GstWebRTC.WebRTCICETransportPolicy.RELAY)
         self.pipe.add(self.webrtc)
         self.webrtc.connect('on-negotiation-needed', self.on_negotiation_needed)
         self.webrtc.connect('on-ice-candidate', self.on_ice_candidate)
@@ -215,6 +223,75 @@ class Client:
     def on_video(self, _sink, _buffer, _pad):
         with self.lock:
             self.video_times.append(time.monotonic())
+            first = len(self.video_times) == 1
+        if first:
+            GLib.idle_add(self.read_selected_pair)
+
+    # -- ICE servers from Link headers, selected pair from stats -----------------------------------
+
+    def turn_from_link(self, transport):
+        """The turn:// URI for webrtcbin from a plain OPTIONS's Link headers, or an error string."""
+        req = urllib.request.Request(self.args.url, method='OPTIONS')
+        try:
+            with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as res:
+                links = res.headers.get_all('Link') or []
+        except (urllib.error.HTTPError, OSError) as err:
+            return None, f'OPTIONS failed: {err}'
+        for link in (part for header in links for part in re.split(r',\s*(?=<)', header)):
+            m = re.match(r'\s*<([^>]*)>(.*)$', link)
+            if not m:
+                continue
+            params = {k.lower(): (q.replace('\\"', '"') if q else t)
+                      for k, q, t in re.findall(r';\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))', m.group(2))}
+            url = re.match(r'^(turns?):(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$', m.group(1), re.I)
+            if params.get('rel') != 'ice-server' or not url or 'username' not in params:
+                continue
+            scheme, host, port, tr = url.group(1).lower(), url.group(2), url.group(3), (url.group(4) or '').lower()
+            tr = tr or ('tcp' if scheme == 'turns' else 'udp')
+            if tr != transport:
+                continue
+            # webrtcbin takes turn(s)://user:password@host:port; the TURN REST username has a ':'
+            # and the base64 credential '+', '/' and '=', so both are percent-encoded.
+            user = urllib.parse.quote(params['username'], safe='')
+            cred = urllib.parse.quote(params.get('credential', ''), safe='')
+            port = port or ('5349' if scheme == 'turns' else '3478')
+            self.result['turn'] = {'url': m.group(1), 'username': params['username']}
+            return f'{scheme}://{user}:{cred}@{host}:{port}?transport={tr}', None
+        return None, f'no rel="ice-server" turn link with transport {transport} and credentials in {links}'
+
+    def read_selected_pair(self):
+        promise = Gst.Promise.new_with_change_func(self.on_stats, None)
+        self.webrtc.emit('get-stats', None, promise)
+        return False
+
+    def on_stats(self, promise, _data):
+        promise.wait()
+        reply = promise.get_reply()
+        if reply is None:
+            return
+        stats = {}
+
+        def keep(_field, value):
+            if isinstance(value, Gst.Structure):
+                stats[value.get_string('id')] = value
+            return True
+        reply.foreach(keep)
+        # Followed by id: GStreamer 1.22 names the local candidate's structure remote-candidate
+        # and the remote's local-candidate, while the ids and the pair's references are right.
+        pair = None
+        for s in stats.values():
+            if s.get_name() == 'transport' and s.get_string('selected-candidate-pair-id'):
+                pair = stats.get(s.get_string('selected-candidate-pair-id'))
+        cand = {}
+        for side in ('local', 'remote'):
+            c = stats.get(pair.get_string(f'{side}-candidate-id')) if pair is not None else None
+            if c is not None:
+                cand[side] = {k: c.get_value(k) for k in ('candidate-type', 'protocol', 'address', 'port', 'relay-protocol')
+                              if c.has_field(k)}
+        with self.lock:
+            self.result['selected_pair'] = cand or None
+            if not cand:
+                self.result['stats_names'] = sorted({s.get_name() for s in stats.values()})
 
     def on_audio(self, _sink, buffer, pad):
         caps = pad.get_current_caps()
@@ -248,6 +325,8 @@ class Client:
         if video and self.posted_at is not None:
             first = video[0]
             r['ttff_ms'] = round((first - self.posted_at) * 1000)
+            # From the client's start: OPTIONS, TURN allocation and gathering included.
+            r['ttff_from_start_ms'] = round((first - self.started) * 1000)
             # The window starts 1 s after the first frame: the first second includes the jitter
             # buffer filling and the keyframe burst, not the steady rate.
             lo, hi = first + 1, first + 1 + self.args.window_s
@@ -273,6 +352,13 @@ class Client:
         bus = self.pipe.get_bus()
         bus.add_signal_watch()
         bus.connect('message::error', lambda _b, m: self.finish(f'pipeline error: {m.parse_error()[0].message}'))
+        if self.args.turn_from_link:
+            uri, error = self.turn_from_link(self.args.turn_from_link)
+            if error:
+                self.result['error'] = error
+                print(json.dumps(self.result), flush=True)
+                return 1
+            self.webrtc.set_property('turn-server', uri)
         self.pipe.set_state(Gst.State.PLAYING)
         if not self.args.trickle:
             GLib.timeout_add_seconds(GATHER_TIMEOUT_S, lambda: self.offer_sent or self.finish(
@@ -303,6 +389,8 @@ def main():
     p.add_argument('--save-offer')
     p.add_argument('--min-fps', type=float, default=20)
     p.add_argument('--min-audio-rate', type=float, default=40000)
+    p.add_argument('--turn-from-link', choices=['udp', 'tcp'])
+    p.add_argument('--relay', action='store_true')
     args = p.parse_args()
     Gst.init(None)
     sys.exit(Client(args).run())

@@ -31,6 +31,7 @@
 # E2E_KEEP=1 (keep the logs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. e2e/netns.sh
 
 WHEPD_MAIN=${WHEPD_MAIN:-dist/cmd/whepd/main.js}
 NAT_VIEWERS=${NAT_VIEWERS:-50}
@@ -42,6 +43,7 @@ failed=0
 pass() { echo "PASS nat/$1"; passed=$((passed + 1)); }
 fail() { echo "FAIL nat/$1: $2"; failed=$((failed + 1)); }
 summary() { echo "nat: $passed passed, $failed failed"; }
+note() { echo "  note: $*"; }
 
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
   echo "SKIP nat: needs root for network namespaces (ip netns, nftables). Run: sudo make e2e"
@@ -63,18 +65,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/whepd-nat.XXXXXX")
 wpid=""
 cpid=""
 
-# stop <pid>: SIGTERM, a bounded wait (5 s), SIGKILL, reap. Only ever given PIDs started here.
-stop() {
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 cleanup() {
   set +e
   [ -z "$cpid" ] || stop "$cpid"
   [ -z "$wpid" ] || stop "$wpid"
-  for ns in "$NS_VIEW" "$NS_NAT" "$NS_SRV"; do ip netns delete "$ns" 2>/dev/null; done
+  netns_delete "$NS_VIEW" "$NS_NAT" "$NS_SRV"
   if [ "${E2E_KEEP:-}" = 1 ]; then echo "nat: kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -86,13 +81,7 @@ in_nat() { ip netns exec "$NS_NAT" "$@"; }
 in_view() { ip netns exec "$NS_VIEW" "$@"; }
 
 setup() {
-  local ns
-  for ns in "$NS_SRV" "$NS_NAT" "$NS_VIEW"; do
-    ip netns add "$ns"
-    # IPv4 only: no link-local IPv6 candidates that could bypass the NAT on a shared link.
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    ip netns exec "$ns" ip link set lo up
-  done
+  netns_add "$NS_SRV" "$NS_NAT" "$NS_VIEW"
   # The veth pairs are created inside the router namespace and one end moved, so nothing is ever
   # in the host's namespace (not even for a moment under a clashing name).
   in_nat ip link add n0 type veth peer name s0 netns "$NS_SRV"
@@ -137,7 +126,7 @@ fi
 # whepd_start <name> <webrtc JSON members>: whepd in srv, HTTP on 10.77.1.2:8889; waits (bounded,
 # 20 s) until the viewer reaches it through the NAT and the stream is live (a POST that is not 409).
 whepd_start() {
-  local name=$1 webrtc=$2 code=""
+  local name=$1 webrtc=$2
   cat >"$tmp/$name.json" <<EOF
 {
   "http": { "listen": "10.77.1.2:$HTTP_PORT" },
@@ -150,19 +139,8 @@ EOF
   # `ip netns exec` execs its command, so $! is whepd itself.
   ip netns exec "$NS_SRV" node "$WHEPD_MAIN" --config "$tmp/$name.json" >"$tmp/$name.log" 2>&1 &
   wpid=$!
-  for _ in $(seq 1 80); do
-    code=$(in_view curl -s --max-time 2 -o "$tmp/probe" -D "$tmp/probe.h" -w '%{http_code}' -X POST \
-      -H 'Content-Type: application/sdp' --data-binary @fixtures/offers/chromium-recvonly.sdp \
-      "http://$PUBLIC:$HTTP_PORT/whep/demo" || true)
-    if [ "$code" = 201 ]; then
-      loc=$(grep -i '^location:' "$tmp/probe.h" | tr -d '\r' | sed -E 's/^[^:]*:[[:space:]]*//')
-      in_view curl -s --max-time 2 -o /dev/null -X DELETE "http://$PUBLIC:$HTTP_PORT$loc" || true
-      return 0
-    fi
-    kill -0 "$wpid" 2>/dev/null || break
-    sleep 0.25
-  done
-  fail "$name/live" "whepd not reachable and live at http://$PUBLIC:$HTTP_PORT from the viewer within 20 s (last POST '$code'); log: $(tail -n 3 "$tmp/$name.log" | tr '\n' ' ' | cut -c1-300)"
+  wait_live "$NS_VIEW" "http://$PUBLIC:$HTTP_PORT/whep/demo" "$wpid" "$tmp/probe.h" && return 0
+  fail "$name/live" "whepd not reachable and live at http://$PUBLIC:$HTTP_PORT from the viewer within 20 s (last POST '$LIVE_CODE'); log: $(tail -n 3 "$tmp/$name.log" | tr '\n' ' ' | cut -c1-300)"
   return 1
 }
 whepd_stop() {
@@ -223,6 +201,7 @@ if whepd_start advertised ", \"udpPort\": $UDP_PORT, \"advertisedAddresses\": [\
   viewers advertised 1 --wait-ms 15000 --measure-ms 5000
   if [ "$(q "$FULL")" = true ]; then
     pass "advertised/plays-through-nat (first video packet $(q 'r.ttff_ms[0]') ms after the offer was started, $(q 'r.video_fps[0]') fps, $(q 'r.video_pps[0]') video packets/s, $(q 'r.audio_pps[0]') Opus packets/s)"
+    note "time to first video packet through the NAT (node-datachannel): $(q 'r.ttff_ms[0]') ms after the offer was started"
   else
     fail advertised/plays-through-nat "exit $VIEWERS_RC, $JSON; $(tail -n 2 "$tmp/advertised.err" | tr '\n' ' ' | cut -c1-200)"
   fi
@@ -231,6 +210,7 @@ if whepd_start advertised ", \"udpPort\": $UDP_PORT, \"advertisedAddresses\": [\
     browser advertised-chromium --wait-ms 15000 --measure-ms 3000
     if [ "$(q 'r.state==="playing" && r.width===640 && r.height===360 && r.fps>=20')" = true ]; then
       pass "advertised/chromium-plays-through-nat ($(q 'r.chromium'): player's time to first frame $(q 'r.ttff_ms') ms, $(q 'r.width')x$(q 'r.height'), $(q 'r.fps') fps decoded)"
+      note "time to first frame through the NAT (Chromium, player page): $(q '`${r.ttff_ms} ms after the POST, playing ${r.playing_ms} ms after the page load`')"
     else
       fail advertised/chromium-plays-through-nat "exit $VIEWERS_RC, $JSON; $(tail -n 2 "$tmp/advertised-chromium.err" | tr '\n' ' ' | cut -c1-200)"
     fi
