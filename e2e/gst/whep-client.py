@@ -18,10 +18,11 @@
 
 The webrtcbin has bundle-policy max-bundle, so its offer's second m-line has port 0 and
 a=bundle-only (RFC 9143 section 7.2). Decoded video frames (avdec_h264) and audio samples
-(opusdec) are counted by fakesink handoffs. After the first frame the selected candidate pair is
-read from webrtcbin's stats (local and remote candidate types). Prints one JSON line and exits 0 when media arrived
-at the thresholds, 1 otherwise (2 on bad usage). libnice ignores loopback interfaces: run it where a
-non-loopback interface has an address whepd can reach (e2e/gst/run.sh makes a network namespace).
+(opusdec) are counted by fakesink handoffs. At the first frame the selected candidate pair is
+read from webrtcbin's stats (each side's type, address, and a relay's protocol to its TURN
+server). Prints one JSON line and exits 0 when media arrived at the thresholds, 1 otherwise (2 on
+bad usage). libnice ignores loopback interfaces: run it where a non-loopback interface has an
+address whepd can reach (e2e/gst/run.sh makes a network namespace).
 Needs Debian's python3-gst-1.0, gir1.2-gst-plugins-bad-1.0, gstreamer1.0-nice,
 gstreamer1.0-plugins-{good,bad}, gstreamer1.0-libav (scripts/ensure-gstreamer.sh).
 """
@@ -241,7 +242,7 @@ class Client:
             m = re.match(r'\s*<([^>]*)>(.*)$', link)
             if not m:
                 continue
-            params = {k.lower(): (q.replace('\\"', '"') if q else t)
+            params = {k.lower(): (re.sub(r'\\(.)', r'\1', q) if q else t)
                       for k, q, t in re.findall(r';\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))', m.group(2))}
             url = re.match(r'^(turns?):(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$', m.group(1), re.I)
             if params.get('rel') != 'ice-server' or not url or 'username' not in params:

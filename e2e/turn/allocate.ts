@@ -1,6 +1,7 @@
 /**
  * TURN Allocates over TCP with long-term credentials, for e2e/turn/run.sh: asks coturn for a
- * UDP relay with each username and password given, and prints what coturn answered, one JSON line each:
+ * UDP relay with each username and password given, and prints what coturn answered, one JSON
+ * line each:
  *
  *   { "ok": true, "relayed": "203.0.113.30:49160", "realm": "whepd.test", "ms": 4 }
  *   { "ok": false, "code": 401, "reason": "Unauthorized", "realm": "whepd.test", "ms": 3 }
@@ -27,9 +28,10 @@ const ALLOCATE = 0x0003;
 const SUCCESS = 0x0103;
 const ERROR = 0x0113;
 const ATTR = { username: 0x0006, integrity: 0x0008, error: 0x0009, realm: 0x0014, nonce: 0x0015, relayed: 0x0016, transport: 0x0019 };
+/** Per attempt: connect, challenge and signed request. */
 const TIMEOUT_MS = 5000;
 
-
+/** One STUN attribute, padded to 4 bytes (RFC 8489 section 14). */
 function attr(type: number, value: Buffer): Buffer {
   const head = Buffer.alloc(4);
   head.writeUInt16BE(type, 0);
@@ -60,11 +62,13 @@ function request(username: string, password: string, auth?: { realm: string; non
   return Buffer.concat([head, body, attr(ATTR.integrity, mac)]);
 }
 
+/** A STUN message's type and its attributes by type. */
 interface Answer {
   type: number;
   attrs: Map<number, Buffer>;
 }
 
+/** Reads one whole STUN message (header, then type-length-value attributes). */
 function parse(msg: Buffer): Answer {
   const attrs = new Map<number, Buffer>();
   for (let at = 20; at + 4 <= msg.length; ) {
@@ -76,7 +80,7 @@ function parse(msg: Buffer): Answer {
   return { type: msg.readUInt16BE(0), attrs };
 }
 
-/** XOR-RELAYED-ADDRESS, IPv4 (RFC 8489 section 14.2). */
+/** XOR-RELAYED-ADDRESS (RFC 8656 section 18.5), IPv4, encoded as XOR-MAPPED-ADDRESS (RFC 8489 section 14.2). */
 function xorAddress(v: Buffer): string {
   const port = v.readUInt16BE(2) ^ (COOKIE >>> 16);
   const ip = (v.readUInt32BE(4) ^ COOKIE) >>> 0;
