@@ -89,10 +89,30 @@ async function postsTotal(url: string): Promise<number> {
 }
 
 /** Joins n viewers through HAProxy, `parallel` at a time; returns them all (201 or not). */
+/** POSTs that got 503 (an instance full) and were sent again after Retry-After, per join. */
+let retried = 0;
+
+/**
+ * One viewer, as a player joins: a 503 (the instance HAProxy picked is full) is retried after its
+ * Retry-After (at most 2 s), up to three times. Filling the cluster to exactly its capacity
+ * needs this: HAProxy's agent weights trail the last POSTs by up to one check interval, so near
+ * full it can still send a POST to an instance that has just filled up.
+ */
+async function joinOne(): Promise<WhepClient> {
+  for (let attempt = 1; ; attempt++) {
+    const c = await WhepClient.connect({ endpoint, trickle: true, bindAddress: BIND });
+    if (c.post?.status !== 503 || attempt === 4) return c;
+    await c.close();
+    retried++;
+    await sleep(Math.min(2000, Number(c.post.headers.get('retry-after') ?? 1) * 1000));
+  }
+}
+
 async function join(n: number, parallel: number): Promise<WhepClient[]> {
   const clients: WhepClient[] = [];
+  retried = 0;
   for (let i = 0; i < n; i += parallel) {
-    const batch = Array.from({ length: Math.min(parallel, n - i) }, () => WhepClient.connect({ endpoint, trickle: true, bindAddress: BIND }));
+    const batch = Array.from({ length: Math.min(parallel, n - i) }, () => joinOne());
     clients.push(...(await Promise.all(batch)));
   }
   return clients;
@@ -102,7 +122,7 @@ function joinedOk(name: string, clients: WhepClient[], ms: number): boolean {
   const posts = clients.map((c) => c.post?.status ?? 0);
   const patches = clients.flatMap((c) => c.patchStatuses);
   const bad = posts.filter((s) => s !== 201);
-  check(`${name}/every-post-201`, bad.length === 0, `${clients.length} POSTs in ${ms} ms; not 201: ${bad.length ? bad.join(',') + ' ' + clients.find((c) => c.post?.status !== 201)?.post?.body.slice(0, 120) : 'none'}`);
+  check(`${name}/every-post-201`, bad.length === 0, `${clients.length} POSTs in ${ms} ms (${retried} sent again after a 503); not 201: ${bad.length ? bad.join(',') + ' ' + clients.find((c) => c.post?.status !== 201)?.post?.body.slice(0, 120) : 'none'}`);
   const badPatch = patches.filter((s) => s !== 204);
   return check(`${name}/every-patch-204`, badPatch.length === 0 && patches.length === clients.length, `${patches.length} trickle PATCHes through HAProxy; not 204: ${badPatch.join(',') || 'none'}`);
 }
