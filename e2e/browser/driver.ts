@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Checks, expect, percentile } from './checks.js';
+import { Checks, expect, firstGoodWindow, percentile } from './checks.js';
 import { bareWhep, closeBare, sampleStats } from './in-page.js';
 import type { StatsWindow } from './in-page.js';
 import { ffmpegChildren, startWhepd, whepdConfig as config } from './whepd-process.js';
@@ -132,19 +132,14 @@ async function main(): Promise<number> {
         expect(!/H264/.test(r.offer ?? ''), 'the offer still lists H264');
         expect(r.ok, r.detail);
         // Up to three 3 s windows: the first seconds of a fresh encode on a loaded box read 17 fps.
-        let verdict = '';
-        for (let window = 1; window <= 3; window++) {
-          const win = await bare.evaluate(sampleStats, { ms: 3000, source: 'bare' });
+        const vp8Verdict = (win: StatsWindow): string => {
           const codec = win.samples[win.samples.length - 1]?.videoCodec ?? '';
-          try {
-            expect(codec === 'video/VP8', `Chromium decodes ${codec || 'nothing'}, want video/VP8`);
-            verdict = `${codec}, ${judgeStats(win, true)} (stats window ${window})`;
-            break;
-          } catch (err) {
-            if (window === 3) throw err;
-          }
-        }
-        return `first frame ${Math.round(r.ttffMs ?? 0)} ms after the POST (which started the VP8 FFmpeg); ${verdict}`;
+          expect(codec === 'video/VP8', `Chromium decodes ${codec || 'nothing'}, want video/VP8`);
+          return `${codec}, ${judgeStats(win, true)}`;
+        };
+        const { value, window } = await firstGoodWindow(() => bare.evaluate(sampleStats, { ms: 3000, source: 'bare' }), vp8Verdict, 3);
+        const verdict = vp8Verdict(value);
+        return `first frame ${Math.round(r.ttffMs ?? 0)} ms after the POST (which started the VP8 FFmpeg); ${verdict} (stats window ${window})`;
       } finally {
         await bare.evaluate(closeBare);
       }

@@ -87,8 +87,8 @@ function keyframeArgs(job: FfmpegJob): string[] {
  *
  * The speed is fixed (a negative cpu-used, -6 as libwebrtc's VP8 encoder uses on desktops): a
  * positive cpu-used makes libvpx adapt its effort to fill (16 - cpu-used)/16 of each frame's time,
- * so cpu-used 8 took 50-72 % of a core at 720p30 here and fell behind real time (13.2 s for 10 s)
- * when the box was busy; -6 took 40 % and kept up (docs/performance.md).
+ * so cpu-used 8 took 50-75 % of a core at 720p30 here and fell behind real time (13.2 s for 10 s)
+ * when the box was busy; -6 took 39-56 % (with Opus) and kept up (docs/performance.md).
  */
 export function vp8CodecArgs(job: FfmpegJob): string[] {
   const kbps = job.videoBitrateKbps;
