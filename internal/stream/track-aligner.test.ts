@@ -128,3 +128,50 @@ t.test('without a media clock, or with maxHoldMs 0, packets pass at once', async
   t.same(r2.sent, ['a0']);
   t.equal(r2.aligner.held, 0);
 });
+
+t.test('a one-off stall (FFmpeg reopening a looping input) does not hold what follows', async (t) => {
+  const r = rig();
+  // 12 s, both tracks 15-25 ms late; at 5.0 s the video stalls 800 ms and then comes at once, as
+  // FFmpeg's -stream_loop does at a loop point (0.6-1.4 s measured).
+  const arrivals: { at: number; send: () => void }[] = [];
+  for (let ms = 0; ms < 12000; ms += 33) {
+    const at = ms >= 5000 && ms < 5800 ? 5810 : ms + 15 + (ms % 60) / 6;
+    arrivals.push({ at, send: () => r.video(ms) });
+  }
+  for (let ms = 0; ms < 12000; ms += 20) arrivals.push({ at: ms + 15 + (ms % 60) / 6, send: () => r.audio(ms) });
+  arrivals.sort((a, b) => a.at - b.at);
+  for (const a of arrivals) {
+    r.advance(a.at);
+    a.send();
+  }
+  r.advance(13000);
+  // From one second after the stall, packets leave as they came: the stall was one bucket of the
+  // window, not a lateness the input keeps showing. (With the window's maximum as the delay every
+  // packet for the next 8 s left about 800 ms late, and the hold then fell at 20 ms/s.)
+  const after = r.leftLate.filter((x, i) => i > 0 && Number(r.sent[i]!.slice(1)) >= 7000);
+  const worst = Math.max(...after.map((x) => x.late));
+  t.ok(after.length > 350, `${after.length} packets after the stall`);
+  t.ok(worst <= 30, `packets after the stall leave at most 30 ms after their media time (worst ${worst.toFixed(0)} ms)`);
+  t.ok(r.aligner.delayMs < 100, `common delay ${r.aligner.delayMs.toFixed(0)} ms after the stall`);
+});
+
+t.test('a lateness seen in most of the window still sets the delay, even after a one-off stall', async (t) => {
+  const r = rig();
+  // Video every 33 ms arriving 10 ms late; audio in 300 ms bursts (as the first test), plus one
+  // 900 ms video stall at 4.0 s. The common delay is the bursts' 300 ms, not the stall's 900 ms.
+  const arrivals: { at: number; send: () => void }[] = [];
+  for (let ms = 0; ms < 12000; ms += 33) arrivals.push({ at: ms >= 4000 && ms < 4900 ? 4910 : ms + 10, send: () => r.video(ms) });
+  for (let ms = 0; ms < 12000; ms += 20) arrivals.push({ at: (Math.floor(ms / 300) + 1) * 300 + 5, send: () => r.audio(ms) });
+  arrivals.sort((a, b) => a.at - b.at);
+  for (const a of arrivals) {
+    r.advance(a.at);
+    a.send();
+  }
+  r.advance(13000);
+  t.ok(r.aligner.engaged, 'engaged by the bursts');
+  t.ok(r.aligner.delayMs >= 300 && r.aligner.delayMs <= 306, `common delay ${r.aligner.delayMs.toFixed(0)} ms: the bursts' lateness`);
+  const tail = r.leftLate.filter((_, i) => Number(r.sent[i]!.slice(1)) >= 8000).map((x) => x.late);
+  const spread = Math.max(...tail) - Math.min(...tail);
+  t.ok(Math.max(...tail) <= 310, `after the stall both tracks leave 300-310 ms after their media time (worst ${Math.max(...tail).toFixed(0)})`);
+  t.ok(spread <= 6, `evenly (spread ${spread.toFixed(1)} ms)`);
+});

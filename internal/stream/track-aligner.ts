@@ -1,7 +1,7 @@
 /**
  * Sends a stream's audio and video on its media clock: each packet leaves whepd at its media time
  * (from FFmpeg's sender reports, see MediaClock) plus one delay common to both tracks, the
- * largest lateness either track showed lately. Both tracks then reach every viewer as if captured
+ * lateness either track keeps showing (see RECUR_BUCKETS). Both tracks then reach every viewer as if captured
  * and sent together, evenly paced, whatever FFmpeg did to one of them on the way:
  *
  * - an MPEG-TS input (SRT, HLS, UDP) carries audio in PES packets of up to half a second, so FFmpeg
@@ -38,13 +38,53 @@ export const LATENESS_WINDOW_MS = 8000;
 const BUCKETS = 8;
 const BUCKET_MS = LATENESS_WINDOW_MS / BUCKETS;
 /**
+ * The common delay is the lateness reached in at least this many of the window's one-second
+ * buckets (the third-largest bucket maximum), and the spread that engages holding is taken the
+ * same way. A lateness the input keeps showing (TS bursts every 0.5 s, an x264 delay) is in every
+ * bucket; a one-off stall is in one or two. FFmpeg's `-stream_loop` stalls the video 0.6-1.4 s at
+ * each loop point: with the plain maximum every packet of the next 8 s was held that long, and the
+ * hold then fell at DELAY_DECAY_PER_S only (measured: 221 ms growing to 314 ms over 60 s for H264,
+ * 476 to 901 ms for VP8, against 275 and 383 ms flat with no aligner). Until the window has that
+ * many whole buckets, k is how many it has: the bucket being filled has seen only part of a burst
+ * cycle, so it never makes the count on its own.
+ */
+const RECUR_BUCKETS = 3;
+
+/**
+ * The k-th largest (dir 1) or smallest (dir -1) of the buckets seen (those not -Infinity or
+ * Infinity), k = RECUR_BUCKETS, or one less than how many were seen (at least 1) while fewer: one
+ * of them is the bucket being filled.
+ */
+function recurring(xs: Float64Array, dir: 1 | -1): number {
+  let a = -Infinity; // a >= b >= c: the three largest of dir * x
+  let b = -Infinity;
+  let c = -Infinity;
+  let seen = 0;
+  for (let k = 0; k < xs.length; k++) {
+    const y = dir * (xs[k] as number);
+    if (y === -Infinity) continue;
+    seen++;
+    // Plain moves, no destructuring: this runs twice per packet.
+    if (y > a) {
+      c = b;
+      b = a;
+      a = y;
+    } else if (y > b) {
+      c = b;
+      b = y;
+    } else if (y > c) c = y;
+  }
+  return dir * (seen > RECUR_BUCKETS ? c : seen === RECUR_BUCKETS ? b : a);
+}
+
+/**
  * When the window's lateness falls (the input got smoother), the common delay follows at this
  * rate only, so packets are never bunched up by a sudden shorter hold.
  */
 const DELAY_DECAY_PER_S = 20;
 /**
  * Holding starts when the packets of the last window arrived more than this far apart from the
- * media clock (largest minus smallest lateness, both tracks): an MPEG-TS input's audio bursts
+ * media clock (recurring largest minus recurring smallest lateness, both tracks): an MPEG-TS input's audio bursts
  * (200-500 ms), or one track lagging the other. FFmpeg's own send jitter on a file or RTMP input
  * stays well under it (about 30 ms here, measured on a busy 2-core box).
  */
@@ -176,7 +216,7 @@ export class TrackAligner {
     this.#schedule(now);
   }
 
-  /** Records one lateness and returns the common delay: the window's maximum, falling slowly. */
+  /** Records one lateness and returns the common delay: the window's recurring maximum, falling slowly. */
   #updateDelay(now: number, lateness: number): number {
     const bucket = Math.floor(now / BUCKET_MS);
     if (bucket !== this.#bucket) {
@@ -192,9 +232,8 @@ export class TrackAligner {
     const i = bucket % BUCKETS;
     if (lateness > (this.#lateness[i] as number)) this.#lateness[i] = lateness;
     if (lateness < (this.#earliness[i] as number)) this.#earliness[i] = lateness;
-    let max = -Infinity;
-    for (let k = 0; k < BUCKETS; k++) if ((this.#lateness[k] as number) > max) max = this.#lateness[k] as number;
-    if (!this.#engaged && max - (this.#earliness[i] as number) > ENGAGE_SPREAD_MS) this.#engaged = true;
+    const max = recurring(this.#lateness, 1);
+    if (!this.#engaged && max - recurring(this.#earliness, -1) > ENGAGE_SPREAD_MS) this.#engaged = true;
     if (Number.isNaN(this.#delay) || max >= this.#delay) {
       this.#delay = max;
     } else {
@@ -206,13 +245,7 @@ export class TrackAligner {
 
   // Once a bucket: holds stop when the whole window's spread is back under half the threshold.
   #updateEngaged(): void {
-    let max = -Infinity;
-    let min = Infinity;
-    for (let k = 0; k < BUCKETS; k++) {
-      if ((this.#lateness[k] as number) > max) max = this.#lateness[k] as number;
-      if ((this.#earliness[k] as number) < min) min = this.#earliness[k] as number;
-    }
-    if (this.#engaged && max - min < ENGAGE_SPREAD_MS / 2) this.#engaged = false;
+    if (this.#engaged && recurring(this.#lateness, 1) - recurring(this.#earliness, -1) < ENGAGE_SPREAD_MS / 2) this.#engaged = false;
   }
 
   /** True while packets are held onto the media clock (the input is uneven). */
