@@ -1,8 +1,8 @@
 /**
  * Sends a stream's audio and video on its media clock: each packet leaves whepd at its media time
  * (from FFmpeg's sender reports, see MediaClock) plus one delay common to both tracks, the
- * lateness either track keeps showing (see RECUR_BUCKETS). Both tracks then reach every viewer as if captured
- * and sent together, evenly paced, whatever FFmpeg did to one of them on the way:
+ * lateness either track keeps showing (see RECUR_BUCKETS). Both tracks then reach every viewer as
+ * if captured and sent together, evenly paced, whatever FFmpeg did to one of them on the way:
  *
  * - an MPEG-TS input (SRT, HLS, UDP) carries audio in PES packets of up to half a second, so FFmpeg
  *   emits audio in bursts that lag the video by 0-500 ms; a receiver then sizes its audio jitter
@@ -33,7 +33,7 @@ export interface TrackAlignerOptions {
   clearTimer?: (t: unknown) => void;
 }
 
-/** How far back the largest lateness is remembered: several TS bursts, a few GOPs. */
+/** How far back lateness is remembered: several TS bursts, a few GOPs. */
 export const LATENESS_WINDOW_MS = 8000;
 const BUCKETS = 8;
 const BUCKET_MS = LATENESS_WINDOW_MS / BUCKETS;
@@ -84,9 +84,9 @@ function recurring(xs: Float64Array, dir: 1 | -1): number {
 const DELAY_DECAY_PER_S = 20;
 /**
  * Holding starts when the packets of the last window arrived more than this far apart from the
- * media clock (recurring largest minus recurring smallest lateness, both tracks): an MPEG-TS input's audio bursts
- * (200-500 ms), or one track lagging the other. FFmpeg's own send jitter on a file or RTMP input
- * stays well under it (about 30 ms here, measured on a busy 2-core box).
+ * media clock (recurring largest minus recurring smallest lateness, both tracks): an MPEG-TS
+ * input's audio bursts (200-500 ms), or one track lagging the other. FFmpeg's own send jitter on
+ * a file or RTMP input stays well under it (about 30 ms here, measured on a busy 2-core box).
  */
 export const ENGAGE_SPREAD_MS = 80;
 
@@ -216,7 +216,7 @@ export class TrackAligner {
     this.#schedule(now);
   }
 
-  /** Records one lateness and returns the common delay: the window's recurring maximum, falling slowly. */
+  /** Records one lateness and returns the common delay: the recurring maximum, falling slowly. */
   #updateDelay(now: number, lateness: number): number {
     const bucket = Math.floor(now / BUCKET_MS);
     if (bucket !== this.#bucket) {
