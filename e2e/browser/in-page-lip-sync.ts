@@ -13,6 +13,9 @@ export interface AudioCounters {
   packetsLost: number;
   jitterBufferDelay: number;
   jitterBufferEmittedCount: number;
+  /** media-playout: summed device delay of the audio samples played so far (s), and their count. */
+  totalPlayoutDelay: number;
+  totalPlayoutSamples: number;
 }
 
 /** What a steady-state lip-sync window saw; times are performance.now() ms. */
@@ -21,8 +24,22 @@ export interface LipSyncWindow {
   flashes: number[];
   /** Flashes left out because the callback missed the frame before their first white one. */
   uncertainFlashes: number;
-  /** 1 kHz beep onsets as heard (|sample| > 0.3, mapped to the output clock). */
+  /**
+   * 1 kHz beep onsets (|sample| > 0.3 after >= 300 ms of quiet) as they leave the audio output.
+   * 'player': the time the track handed the sample to the output (MediaStreamTrackProcessor, whose
+   * chunks carry it) plus the output's own delay as Chromium reports it (media-playout
+   * totalPlayoutDelay / totalSamplesCount over the window). 'element': the WebAudio tap below.
+   */
   beeps: number[];
+  /**
+   * The same onsets through a WebAudio tap: an AnalyserNode on the track in a muted AudioContext,
+   * its time mapped with getOutputTimestamp(), i.e. when they leave that context's output. This is
+   * a second output path (the source node's FIFO and the context's own latency), not the one that
+   * plays the stream; the player figures report it beside the first.
+   */
+  tapBeeps: number[];
+  /** media-playout's mean output delay over the window (ms; player only). */
+  outputDelayMs?: number;
   windowStart: number;
   windowEnd: number;
   frames: number;
@@ -34,6 +51,8 @@ export interface LipSyncWindow {
   /** The player replaced its RTCPeerConnection during the window (a reconnect). */
   reconnected: boolean;
   latencyMs: { base: number; output: number };
+  /** Median lag from a chunk's delivery to reading it on the page (ms; player only). */
+  sinkReadLagMs?: number;
   error?: string;
 }
 
@@ -42,16 +61,23 @@ export interface LipSyncWindow {
  * the player's MediaStream, its RTCPeerConnection's audio inbound-rtp counters) or on a plain
  * `<video>` playing a file (`source: 'element'`: the audio of `video.captureStream()`, the same
  * MediaStreamAudioSourceNode path). Flash: mean luma > 200 of a 32x18 drawImage in
- * requestVideoFrameCallback, timed at expectedDisplayTime. Beep: first |sample| > 0.3 after >= 300 ms
- * of quiet, from an AnalyserNode polled every 10 ms, its AudioContext time mapped to
- * performance.now() with getOutputTimestamp() (i.e. when it leaves the audio output).
+ * requestVideoFrameCallback, timed at expectedDisplayTime. Beep: see LipSyncWindow.beeps; the
+ * WebAudio tap polls its AnalyserNode every 10 ms.
+ *
+ * Why the player's beeps are not timed by the WebAudio tap: on 2026-12-01 the tap heard each beep
+ * 44-62 ms after the track handed it to the output, a figure that changed from one AudioContext to
+ * the next (the source node's FIFO) and of which Chromium's output accounts for 30 ms; so the tap
+ * read 14-32 ms of audio lateness that the stream does not have, differently on every page.
+ * MediaStreamTrackProcessor chunks of a remote track are stamped when the audio renderer pulls them
+ * for the device (read on the page 0.2-0.4 ms later, median), and media-playout reports the
+ * device's delay from there. A media element has no media-playout stats, so 'element' keeps the tap.
  */
 export async function measureLipSync(arg: { ms: number; source: 'player' | 'element' }): Promise<LipSyncWindow> {
   type Player = { video: HTMLVideoElement; pc?: RTCPeerConnection };
   const player = (window as unknown as { whepPlayer?: Player }).whepPlayer;
   const video = arg.source === 'player' ? player?.video : document.querySelector('video');
   const latencyMs = { base: 0, output: 0 };
-  const empty = { flashes: [], uncertainFlashes: 0, beeps: [], windowStart: 0, windowEnd: 0, frames: 0, missedFrames: 0, reconnected: false, latencyMs };
+  const empty = { flashes: [], uncertainFlashes: 0, beeps: [], tapBeeps: [], windowStart: 0, windowEnd: 0, frames: 0, missedFrames: 0, reconnected: false, latencyMs };
   if (!video) return { ...empty, error: 'no video element' };
   let track: MediaStreamTrack | undefined;
   if (arg.source === 'player') {
@@ -62,11 +88,17 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
   if (!track) return { ...empty, error: 'no audio track' };
   const pc = arg.source === 'player' ? player?.pc : undefined;
   if (arg.source === 'player' && !pc) return { ...empty, error: 'no peer connection' };
+  type Chunk = { timestamp: number; numberOfFrames: number; sampleRate: number; copyTo(d: Float32Array, o: { planeIndex: number; format: string }): void; close(): void };
+  type Processor = new (o: { track: MediaStreamTrack; maxBufferSize?: number }) => { readable: ReadableStream<Chunk> };
+  const Processor = (window as unknown as { MediaStreamTrackProcessor?: Processor }).MediaStreamTrackProcessor;
+  if (arg.source === 'player' && !Processor) return { ...empty, error: 'this browser has no MediaStreamTrackProcessor' };
   const counters = async (): Promise<AudioCounters | undefined> => {
     if (!pc) return undefined;
     let a: AudioCounters | undefined;
-    (await pc.getStats()).forEach((e: AudioCounters & { type: string; kind: string }) => {
+    let po: { totalPlayoutDelay?: number; totalSamplesCount?: number } = {};
+    (await pc.getStats()).forEach((e: AudioCounters & { type: string; kind: string; totalSamplesCount?: number }) => {
       if (e.type === 'inbound-rtp' && e.kind === 'audio') a = e;
+      if (e.type === 'media-playout') po = e;
     });
     if (!a) return undefined;
     return {
@@ -79,6 +111,8 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
       packetsLost: a.packetsLost ?? 0,
       jitterBufferDelay: a.jitterBufferDelay ?? 0,
       jitterBufferEmittedCount: a.jitterBufferEmittedCount ?? 0,
+      totalPlayoutDelay: po.totalPlayoutDelay ?? 0,
+      totalPlayoutSamples: po.totalSamplesCount ?? 0,
     };
   };
 
@@ -101,7 +135,7 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
   // Let the AudioContext run for a moment so getOutputTimestamp() is meaningful.
   await new Promise((r) => setTimeout(r, 300));
   const flashes: number[] = [];
-  const beeps: number[] = [];
+  const tapBeeps: number[] = [];
   let uncertainFlashes = 0;
   let frames = 0;
   let missedFrames = 0;
@@ -144,12 +178,41 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
       if (t <= scannedUntil) continue;
       // Beep amplitude 0.8, bed tone 0.05: |s| > 0.3 is the beep.
       if (Math.abs(buf[i] ?? 0) > 0.3) {
-        if (t - lastLoud > 0.3) beeps.push(toPerf(t));
+        if (t - lastLoud > 0.3) tapBeeps.push(toPerf(t));
         lastLoud = t;
       }
     }
     scannedUntil = endCtx;
   };
+  // The player's beeps where its track hands them to the audio output. Each chunk (10 ms) carries
+  // the time of that hand-over in microseconds on the monotonic clock that performance.now() counts
+  // from its own origin: the offset is the smallest delivery-to-read lag seen. A buffer of 1 s keeps
+  // a busy main thread from dropping chunks (a dropped first chunk of a beep would read it late).
+  const sinkOnsetsUs: number[] = [];
+  const readLags: number[] = [];
+  let sinkDone: Promise<void> = Promise.resolve();
+  if (Processor && arg.source === 'player') {
+    const reader = new Processor({ track, maxBufferSize: 100 }).readable.getReader();
+    let samples = new Float32Array(0);
+    let lastLoudUs = -Infinity;
+    sinkDone = (async () => {
+      while (running) {
+        const { value, done } = await reader.read();
+        if (done || !value) break;
+        readLags.push(performance.now() - value.timestamp / 1000);
+        if (samples.length < value.numberOfFrames) samples = new Float32Array(value.numberOfFrames);
+        value.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
+        for (let i = 0; i < value.numberOfFrames; i++) {
+          if (Math.abs(samples[i] ?? 0) <= 0.3) continue;
+          const us = value.timestamp + (i * 1e6) / value.sampleRate;
+          if (us - lastLoudUs > 300000) sinkOnsetsUs.push(us);
+          lastLoudUs = us;
+        }
+        value.close();
+      }
+      await reader.cancel();
+    })();
+  }
   const audioStart = await counters();
   const windowStart = performance.now();
   scannedUntil = ctx.currentTime;
@@ -158,11 +221,20 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
   clearInterval(timer);
   poll();
   running = false;
+  await sinkDone;
   const windowEnd = performance.now();
   const audioEnd = await counters();
   latencyMs.base = ctx.baseLatency * 1000;
   latencyMs.output = (ctx.outputLatency ?? 0) * 1000;
   await ctx.close();
-  const reconnected = arg.source === 'player' && player?.pc !== pc;
-  return { flashes, uncertainFlashes, beeps, windowStart, windowEnd, frames, missedFrames, audioStart, audioEnd, reconnected, latencyMs };
+  if (arg.source === 'element') return { flashes, uncertainFlashes, beeps: tapBeeps, tapBeeps, windowStart, windowEnd, frames, missedFrames, reconnected: false, latencyMs };
+  const played = (audioEnd?.totalPlayoutSamples ?? 0) - (audioStart?.totalPlayoutSamples ?? 0);
+  if (!audioStart || !audioEnd || played <= 0) return { ...empty, error: 'no media-playout stats (audio output delay) over the window' };
+  const outputDelayMs = ((audioEnd.totalPlayoutDelay - audioStart.totalPlayoutDelay) / played) * 1000;
+  readLags.sort((x, y) => x - y);
+  const origin = readLags[0] ?? NaN;
+  const beeps = sinkOnsetsUs.map((us) => us / 1000 + origin + outputDelayMs);
+  const sinkReadLagMs = (readLags[readLags.length >> 1] ?? NaN) - origin;
+  const reconnected = player?.pc !== pc;
+  return { flashes, uncertainFlashes, beeps, tapBeeps, outputDelayMs, sinkReadLagMs, windowStart, windowEnd, frames, missedFrames, audioStart, audioEnd, reconnected, latencyMs };
 }

@@ -17,9 +17,11 @@ export interface Pairing {
   offsetsMs: number[];
 }
 
+const nearest = (xs: readonly number[], t: number) => xs.reduce((best, x) => (Math.abs(x - t) < Math.abs(best - t) ? x : best), Infinity);
+const worstOf = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a)) : NaN);
+
 /** Pairs flashes to beeps through the single best lag (LAG_RANGE_MS, LAG_MATCH_MS, PAIR_MS above). */
 export function pairFlashesToBeeps(flashes: readonly number[], beeps: readonly number[]): Pairing {
-  const nearest = (t: number) => beeps.reduce((best, b) => (Math.abs(b - t) < Math.abs(best - t) ? b : best), Infinity);
   let bestLag = 0;
   let bestCount = -1;
   let bestResidual = Infinity;
@@ -27,7 +29,7 @@ export function pairFlashesToBeeps(flashes: readonly number[], beeps: readonly n
     let count = 0;
     let residual = 0;
     for (const f of flashes) {
-      const r = Math.abs(nearest(f + d) - (f + d));
+      const r = Math.abs(nearest(beeps, f + d) - (f + d));
       if (r <= LAG_MATCH_MS) {
         count++;
         residual += r;
@@ -42,7 +44,7 @@ export function pairFlashesToBeeps(flashes: readonly number[], beeps: readonly n
   }
   const offsetsMs: number[] = [];
   for (const f of flashes) {
-    const b = nearest(f + bestLag);
+    const b = nearest(beeps, f + bestLag);
     if (Math.abs(b - (f + bestLag)) <= PAIR_MS) offsetsMs.push(b - f);
   }
   return { lagMs: bestLag, offsetsMs };
@@ -68,12 +70,14 @@ export interface Figures {
   concealed?: { ratio: number; samples: number; total: number; events: number; silent: number; inserted: number; removed: number; lost: number; jitterMs: number };
   missedFrames: number;
   frames: number;
+  /** Player only: media-playout's output delay, and the WebAudio tap's figures (the former method). */
+  outputDelayMs?: number;
+  tap?: { medianMs: number; worstMs: number; laterMs: number };
 }
 
 /** Pairs one window and takes the audio counters' deltas over it. */
 export function figures(label: string, w: LipSyncWindow): Figures {
   const p = pairFlashesToBeeps(w.flashes, w.beeps);
-  const worst = p.offsetsMs.length ? p.offsetsMs.reduce((a, b) => (Math.abs(b) > Math.abs(a) ? b : a)) : NaN;
   const f: Figures = {
     label,
     flashes: w.flashes.length,
@@ -82,7 +86,7 @@ export function figures(label: string, w: LipSyncWindow): Figures {
     lagMs: p.lagMs,
     offsetsMs: p.offsetsMs,
     medianMs: median(p.offsetsMs),
-    worstMs: worst,
+    worstMs: worstOf(p.offsetsMs),
     missedFrames: w.missedFrames,
     frames: w.frames,
   };
@@ -104,6 +108,13 @@ export function figures(label: string, w: LipSyncWindow): Figures {
       jitterMs: emitted > 0 ? ((b.jitterBufferDelay - a.jitterBufferDelay) / emitted) * 1000 : NaN,
     };
   }
+  if (w.outputDelayMs !== undefined) {
+    f.outputDelayMs = w.outputDelayMs;
+    const t = pairFlashesToBeeps(w.flashes, w.tapBeeps);
+    // How much later the tap hears each beep than the output plays it (its own path's delay).
+    const later = w.tapBeeps.map((x) => x - nearest(w.beeps, x)).filter((d) => Math.abs(d) <= PAIR_MS);
+    f.tap = { medianMs: median(t.offsetsMs), worstMs: worstOf(t.offsetsMs), laterMs: median(later) };
+  }
   return f;
 }
 
@@ -120,6 +131,9 @@ export function describe(f: Figures): string {
   return (
     `median ${ms(f.medianMs)} ms, worst ${ms(f.worstMs)} ms over ${f.offsetsMs.length} flashes (lag ${ms(f.lagMs)} ms; ` +
     `${f.flashes} flashes, ${f.beeps} beeps, ${f.uncertain} flashes left out after a missed frame, ${f.missedFrames} of ${f.frames + f.missedFrames} frames missed by the callback); ` +
-    `offsets [${f.offsetsMs.map(ms).join(', ')}]; ${audio}`
+    `offsets [${f.offsetsMs.map(ms).join(', ')}]; ${audio}` +
+    (f.tap && f.outputDelayMs !== undefined
+      ? `; audio output delay ${f.outputDelayMs.toFixed(1)} ms (media-playout); the WebAudio tap heard the beeps ${f.tap.laterMs.toFixed(1)} ms later: median ${ms(f.tap.medianMs)} ms, worst ${ms(f.tap.worstMs)} ms by it`
+      : '')
   );
 }
