@@ -61,11 +61,26 @@ const TARGET_WORST_MS = 60;
 const MEDIAN_RANGE_MS: [number, number] = [-45, 125];
 const WORST_RANGE_MS: [number, number] = [-90, 185];
 const MAX_CONCEALED = 0.01;
+// Steady state, as issue 11 defines the measurement, means Chromium has stopped resizing its audio
+// buffer. A window in which NetEq time-stretched more than this share of the audio (samples
+// removed for acceleration plus inserted for deceleration) was still settling: one clean-clone
+// CI run on 2026-12-01 drained 41473 samples (4.5%, 0.86 s) from a 176 ms mean buffer in its
+// sync-high window while the offsets swept from -21 to +81 ms; the 30 other windows that day
+// stretched at most 0.11%. Such a window is measured once more from a fresh start; the thresholds
+// are the same both times.
+const MAX_STRETCH = 0.01;
+const RESTART_MS = 4000;
 const INPUTS = [
   { id: 'sync-ts', input: 'fixtures/media/sync.ts', kind: 'copied MPEG-TS' },
   { id: 'sync-mp4', input: 'fixtures/media/sync.mp4', kind: 'copied MP4' },
   { id: 'sync-high', input: 'fixtures/media/sync-high.mp4', kind: 're-encoded' },
 ];
+
+/** The share of the window's audio that Chromium time-stretched (NaN without counters). */
+function stretchRatio(f: Figures): number {
+  const c = f.concealed;
+  return c && c.total > 0 ? (c.inserted + c.removed) / c.total : NaN;
+}
 
 /** Fails with the figures when a threshold is missed. */
 function judge(f: Figures, median: [number, number], worst: [number, number], wantConcealment: boolean): string {
@@ -192,7 +207,7 @@ async function main(): Promise<number> {
         `median ${MEDIAN_RANGE_MS[0]}..+${MEDIAN_RANGE_MS[1]} ms, worst ${WORST_RANGE_MS[0]}..+${WORST_RANGE_MS[1]} ms over ${MIN_FLASHES} flashes, concealed audio < ${MAX_CONCEALED * 100}%`;
       const row: (typeof results)[number] = { kind: `${input.input.replace('fixtures/media/', '')} (${input.kind})` };
       results.push(row);
-      await checks.run(name, 15000 + SETTLE_MS + WINDOW_MS + 15000, async () => {
+      const measureOnce = async (): Promise<Figures> => {
         const page = await openPlayer(ctx!, `${whepd!.url}/play/${input.id}?muted=0`);
         try {
           await waitPlayer(page, (s) => s.state === 'playing', 15000, 'playing');
@@ -204,13 +219,31 @@ async function main(): Promise<number> {
           const w = await page.evaluate(measureLipSync, { ms: WINDOW_MS, source: 'player' as const });
           expect(!w.error, w.error ?? '');
           expect(!w.reconnected, 'the player reconnected during the measurement');
-          row.f = figures(input.kind, w);
-          return judge(row.f, MEDIAN_RANGE_MS, WORST_RANGE_MS, true);
+          return figures(input.kind, w);
+        } finally {
+          await page.close({ runBeforeUnload: true });
+        }
+      };
+      await checks.run(name, 2 * (15000 + SETTLE_MS + WINDOW_MS + 15000) + RESTART_MS, async () => {
+        try {
+          for (let attempt = 1; ; attempt++) {
+            row.f = await measureOnce();
+            try {
+              return judge(row.f, MEDIAN_RANGE_MS, WORST_RANGE_MS, true);
+            } catch (err) {
+              const stretched = stretchRatio(row.f);
+              if (attempt > 1 || !(stretched > MAX_STRETCH)) throw err;
+              console.log(
+                `INFO ${input.id}: Chromium was still time-stretching ${(stretched * 100).toFixed(1)}% of the audio in the window ` +
+                  `(not steady state; above ${MAX_STRETCH * 100}%), so it is measured once more from a fresh start: ${err instanceof Error ? err.message : String(err)}`,
+              );
+              // The page is closed: let the on-demand FFmpeg stop (idleTimeoutS 1) so the next window starts the file again.
+              await sleep(RESTART_MS);
+            }
+          }
         } catch (err) {
           row.error ??= err instanceof Error ? err.message : String(err);
           throw err;
-        } finally {
-          await page.close({ runBeforeUnload: true });
         }
       });
     }
@@ -245,6 +278,8 @@ async function main(): Promise<number> {
           'jumped) is left out. Offsets move in steps of one 60 Hz display frame (16.7 ms). Concealed =',
           '`concealedSamples` / `totalSamplesReceived` (audio inbound-rtp) over the same window.',
           `Pass (ITU-R BT.1359): median ${MEDIAN_RANGE_MS[0]}..+${MEDIAN_RANGE_MS[1]} ms (detectability), worst ${WORST_RANGE_MS[0]}..+${WORST_RANGE_MS[1]} ms (acceptability), >= ${MIN_FLASHES} flashes, concealed < ${MAX_CONCEALED * 100}%.`,
+          `A window in which Chromium time-stretched more than ${MAX_STRETCH * 100}% of the audio (NetEq samples removed for acceleration plus inserted`,
+          'for deceleration) was not at steady state: if it misses the gate, that input is measured once more from a fresh start, same thresholds.',
           `Issue 11's target, |median| <= ${TARGET_MEDIAN_MS} ms and worst <= ${TARGET_WORST_MS} ms, is reported with every run; it was met in 27 of 30`,
           "runs on 2026-12-01 (see below). Chromium's A/V sync leaves skews it estimates under 30 ms alone (webrtc.org `kMinDeltaMs`).",
           'Until 2026-12-01 the beep was timed by a WebAudio tap (an `AnalyserNode` on the track, its AudioContext time',

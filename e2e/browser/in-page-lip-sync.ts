@@ -65,9 +65,9 @@ export interface LipSyncWindow {
  * WebAudio tap polls its AnalyserNode every 10 ms.
  *
  * Why the player's beeps are not timed by the WebAudio tap: on 2026-12-01 the tap heard each beep
- * 44-62 ms after the track handed it to the output, a figure that changed from one AudioContext to
+ * 44-64 ms after the track handed it to the output, a figure that changed from one AudioContext to
  * the next (the source node's FIFO) and of which Chromium's output accounts for 30 ms; so the tap
- * read 14-32 ms of audio lateness that the stream does not have, differently on every page.
+ * read 14-34 ms of audio lateness that the stream does not have, differently on every page.
  * MediaStreamTrackProcessor chunks of a remote track are stamped when the audio renderer pulls them
  * for the device (read on the page 0.2-0.4 ms later, median), and media-playout reports the
  * device's delay from there. A media element has no media-playout stats, so 'element' keeps the tap.
