@@ -23,12 +23,12 @@ import type { Server } from 'node:http';
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Checks, CheckFailure, expect } from './checks.js';
+import { Checks, CheckFailure, expect, waitUntil } from './checks.js';
 import { measureLipSync } from './in-page-lip-sync.js';
 import { startLoopback } from './in-page-loopback.js';
 import { describe, figures, ms } from './lip-sync-figures.js';
 import type { Figures } from './lip-sync-figures.js';
-import { startWhepd, whepdConfig } from './whepd-process.js';
+import { ffmpegChildren, startWhepd, whepdConfig } from './whepd-process.js';
 import type { Whepd } from './whepd-process.js';
 import { writePerfSection } from './perf-doc.js';
 import { launchChromium, openPlayer, sleep, waitPlayer } from './shared.js';
@@ -53,9 +53,11 @@ const MIN_FLASHES = 10;
 // band moves from run to run. Measured at the audio output (in-page-lip-sync.ts), 30 runs on
 // 2026-12-01 settled at -35..+35 ms with whepd's sender reports right to 0.0 ms
 // (internal/app/lip-sync.test.ts), and Chromium's own sender, in the same page, at +6..+35
-// (docs/performance.md). The gate is what people notice (ITU-R BT.1359): the median within
-// detectability (audio at most 45 ms early or 125 ms late), the worst flash within acceptability
-// (90 ms early, 185 ms late). Before the fix the MPEG-TS input sat at +146..+168.
+// (docs/performance.md); five clean-clone CI runs later that day (30 windows) at -37..+34 ms, 26
+// of them within the target, so a 30/60 gate would have turned 3 of the 5 runs red. The gate is
+// what people notice (ITU-R BT.1359): the median within detectability (audio at most 45 ms early
+// or 125 ms late), the worst flash within acceptability (90 ms early, 185 ms late). Before the fix
+// the MPEG-TS input sat at +146..+168.
 const TARGET_MEDIAN_MS = 30;
 const TARGET_WORST_MS = 60;
 const MEDIAN_RANGE_MS: [number, number] = [-45, 125];
@@ -69,7 +71,10 @@ const MAX_CONCEALED = 0.01;
 // stretched at most 0.11%. Such a window is measured once more from a fresh start; the thresholds
 // are the same both times.
 const MAX_STRETCH = 0.01;
-const RESTART_MS = 4000;
+// Before that second window the stream's on-demand FFmpeg must be gone (idleTimeoutS 1 after the
+// page closed), so the next POST starts the file again and the window still ends before its first
+// loop point. Bounded and generous: it took 1.02-1.03 s here (a retake then took 83-84 s).
+const STOPPED_WITHIN_MS = 15000;
 const INPUTS = [
   { id: 'sync-ts', input: 'fixtures/media/sync.ts', kind: 'copied MPEG-TS' },
   { id: 'sync-mp4', input: 'fixtures/media/sync.mp4', kind: 'copied MP4' },
@@ -226,7 +231,7 @@ async function main(): Promise<number> {
           await page.close({ runBeforeUnload: true });
         }
       };
-      await checks.run(name, 2 * (15000 + SETTLE_MS + WINDOW_MS + 15000) + RESTART_MS, async () => {
+      await checks.run(name, 2 * (15000 + SETTLE_MS + WINDOW_MS + 15000) + STOPPED_WITHIN_MS, async () => {
         try {
           row.f = await measureOnce();
           try {
@@ -239,8 +244,14 @@ async function main(): Promise<number> {
                 `(not steady state; above ${MAX_STRETCH * 100}%), so it is measured once more from a fresh start: ${err instanceof Error ? err.message : String(err)}`,
             );
           }
-          // The page is closed: let the on-demand FFmpeg stop (idleTimeoutS 1) so the next window starts the file again.
-          await sleep(RESTART_MS);
+          const closedAt = Date.now();
+          await waitUntil(
+            async () => ffmpegChildren(whepd!.pid, input.input),
+            (pids) => pids.length === 0,
+            STOPPED_WITHIN_MS,
+            (pids) => `the on-demand FFmpeg for ${input.input} (pid ${pids.join(', ')}) was still running ${STOPPED_WITHIN_MS / 1000} s after its viewer left, so a second window would not start the file again`,
+          );
+          console.log(`INFO ${input.id}: its on-demand FFmpeg was gone ${Date.now() - closedAt} ms after the first window's page closed`);
           row.f = await measureOnce();
           return judge(row.f, MEDIAN_RANGE_MS, WORST_RANGE_MS, true);
         } catch (err) {
@@ -283,7 +294,8 @@ async function main(): Promise<number> {
           `A window in which Chromium time-stretched more than ${MAX_STRETCH * 100}% of the audio (NetEq samples removed for acceleration plus inserted`,
           'for deceleration) was not at steady state: if it misses the gate, that input is measured once more from a fresh start, same thresholds.',
           `Issue 11's target, |median| <= ${TARGET_MEDIAN_MS} ms and worst <= ${TARGET_WORST_MS} ms, is reported with every run; it was met in 27 of 30`,
-          "runs on 2026-12-01 (see below). Chromium's A/V sync leaves skews it estimates under 30 ms alone (webrtc.org `kMinDeltaMs`).",
+          'runs by hand on 2026-12-01 and in 26 of 30 windows of five clean-clone CI runs later that day (see below).',
+          "Chromium's A/V sync leaves skews it estimates under 30 ms alone (webrtc.org `kMinDeltaMs`).",
           'Until 2026-12-01 the beep was timed by a WebAudio tap (an `AnalyserNode` on the track, its AudioContext time',
           'mapped with `getOutputTimestamp()`), whose figures the "WebAudio tap" column keeps: that tap hears the audio',
           "through a second output path (the source node's FIFO and its own context's latency), 14 to 34 ms later than",
