@@ -580,14 +580,14 @@ tally cluster "$TMP/cluster.out" "$rc"
 
 # ---------------------------------------------------------------------------------------------
 # Headless Chromium against the real binary (its own whepd, network namespace): driver.ts (bounded
-# to 300 s) and av-sync.ts (steady-state lip sync, bounded to 270 s, about 130 s).
+# to 300 s) and av-sync.ts (steady-state lip sync, bounded to 480 s, about 130 s).
 rc=0
-timeout 660 bash e2e/browser/run.sh >"$TMP/browser.out" 2>&1 || rc=$?
+timeout 840 bash e2e/browser/run.sh >"$TMP/browser.out" 2>&1 || rc=$?
 tally browser "$TMP/browser.out" "$rc"
 # The same checks with the viewers' peers in two shard processes (webrtc.shards: 2).
 echo "browser, webrtc.shards 2:"
 rc=0
-E2E_SHARDS=2 E2E_PORT=18900 PERF_DOC="$TMP/perf-shards.md" timeout 660 bash e2e/browser/run.sh >"$TMP/browser-shards.out" 2>&1 || rc=$?
+E2E_SHARDS=2 E2E_PORT=18900 PERF_DOC="$TMP/perf-shards.md" timeout 840 bash e2e/browser/run.sh >"$TMP/browser-shards.out" 2>&1 || rc=$?
 tally browser "$TMP/browser-shards.out" "$rc"
 
 # ---------------------------------------------------------------------------------------------

@@ -47,31 +47,37 @@ const SETTLE_MS = 20000;
 // skipped frame is left out, so 14 s (13 flashes) paired only 9 with one core hogged.
 const WINDOW_MS = 20000;
 const MIN_FLASHES = 10;
-// Issue 11's target is |median| <= 30 ms and worst <= 60 ms; it is reported with every result
-// (met or missed) but not gated on: Chromium's own A/V sync leaves any skew it estimates under
-// 30 ms alone (webrtc.org stream_synchronization.cc, kMinDeltaMs), so where it settles inside that
-// band moves from run to run. Measured at the audio output (in-page-lip-sync.ts), 30 runs on
-// 2026-12-01 settled at -35..+35 ms with whepd's sender reports right to 0.0 ms
-// (internal/app/lip-sync.test.ts), and Chromium's own sender, in the same page, at +6..+35
-// (docs/performance.md); five clean-clone CI runs later that day (30 windows) at -37..+34 ms, 26
-// of them within the target, so a 30/60 gate would have turned 3 of the 5 runs red. The gate is
-// what people notice (ITU-R BT.1359): the median within detectability (audio at most 45 ms early
-// or 125 ms late), the worst flash within acceptability (90 ms early, 185 ms late). Before the fix
-// the MPEG-TS input sat at +146..+168.
+// Two gates. What people notice (ITU-R BT.1359), on every window: the median within detectability
+// (audio at most 45 ms early or 125 ms late), the worst flash within acceptability (90 ms early,
+// 185 ms late). Before the fix the MPEG-TS input sat at +146..+168. And issue 11's target,
+// |median| <= 30 ms, worst <= 60 ms and concealed audio < 1%, on at least one of MAX_WINDOWS
+// windows: a window that misses only the target is measured again from a fresh start if whepd's
+// own output was even over it (no send gap over 100 ms, audio or video: whepd_rtp_out_gaps_total),
+// so the miss came after whepd; with a gap it fails at once. Why not every window: Chromium's own
+// A/V sync leaves any skew it estimates under 30 ms alone (webrtc.org stream_synchronization.cc,
+// kMinDeltaMs), so where it settles inside that band moves from run to run, and now and then it
+// steps or plays the audio late for a moment. On 2026-12-01, with whepd's sender reports right to
+// 0.0 ms (internal/app/lip-sync.test.ts), 53 of 60 windows met the target, and Chromium's own
+// sender, page to page, 5 of 6 (docs/performance.md); one window in 78 concealed 1.33% with no
+// packet lost. Gated on every window, 3 of 5 clean-clone CI runs would have been red.
 const TARGET_MEDIAN_MS = 30;
 const TARGET_WORST_MS = 60;
 const MEDIAN_RANGE_MS: [number, number] = [-45, 125];
 const WORST_RANGE_MS: [number, number] = [-90, 185];
 const MAX_CONCEALED = 0.01;
+const MAX_WINDOWS = 3;
+/** A send gap this long means whepd's own output was not even over the window. */
+const EVEN_GAP_OVER = '0.1';
 // Steady state, as issue 11 defines the measurement, means Chromium has stopped resizing its audio
 // buffer. A window in which NetEq time-stretched more than this share of the audio (samples
 // removed for acceleration plus inserted for deceleration) was still settling: one clean-clone
 // CI run on 2026-12-01 drained 41473 samples (4.5%, 0.86 s) from a 176 ms mean buffer in its
 // sync-high window while the offsets swept from -21 to +81 ms; the 30 other windows that day
-// stretched at most 0.11%. Such a window is measured once more from a fresh start; the thresholds
-// are the same both times.
+// stretched at most 0.11%. Such a window, should it miss the BT.1359 gate while whepd's output was
+// even, is measured again from a fresh start (within MAX_WINDOWS); the thresholds are the same
+// every time.
 const MAX_STRETCH = 0.01;
-// Before that second window the stream's on-demand FFmpeg must be gone (idleTimeoutS 1 after the
+// Before another window the stream's on-demand FFmpeg must be gone (idleTimeoutS 1 after the
 // page closed), so the next POST starts the file again and the window still ends before its first
 // loop point. Bounded and generous: it took 1.02-1.03 s here (a retake then took 83-84 s).
 const STOPPED_WITHIN_MS = 15000;
@@ -87,17 +93,60 @@ function stretchRatio(f: Figures): number {
   return c && c.total > 0 ? (c.inserted + c.removed) / c.total : NaN;
 }
 
-/** Fails with the figures when a threshold is missed. */
-function judge(f: Figures, median: [number, number], worst: [number, number], wantConcealment: boolean): string {
+/** A miss of issue 11's target only (the BT.1359 gate held): may be measured again. */
+class TargetMissed extends CheckFailure {}
+
+/**
+ * Fails with the figures when a threshold is missed: the BT.1359 ranges and the flash count
+ * (CheckFailure), and with `target`, issue 11's target and concealment (TargetMissed).
+ */
+function judge(f: Figures, median: [number, number], worst: [number, number], target: boolean): string {
   const detail = describe(f);
   const problems: string[] = [];
   if (f.offsetsMs.length < MIN_FLASHES) problems.push(`only ${f.offsetsMs.length} flashes paired (want >= ${MIN_FLASHES})`);
   if (!(f.medianMs >= median[0] && f.medianMs <= median[1])) problems.push(`median outside ${median[0]}..+${median[1]} ms`);
   if (!(f.worstMs >= worst[0] && f.worstMs <= worst[1])) problems.push(`worst outside ${worst[0]}..+${worst[1]} ms`);
-  if (wantConcealment && !(f.concealed && f.concealed.ratio < MAX_CONCEALED)) problems.push(`concealed audio >= ${MAX_CONCEALED * 100}%`);
   if (problems.length) throw new CheckFailure(`${problems.join('; ')}: ${detail}`);
-  const target = Math.abs(f.medianMs) <= TARGET_MEDIAN_MS && Math.abs(f.worstMs) <= TARGET_WORST_MS;
-  return `${detail}; issue target (${TARGET_MEDIAN_MS}/${TARGET_WORST_MS} ms) ${target ? 'met' : 'missed'}`;
+  if (!target) return detail;
+  if (Math.abs(f.medianMs) > TARGET_MEDIAN_MS) problems.push(`|median| over ${TARGET_MEDIAN_MS} ms`);
+  if (Math.abs(f.worstMs) > TARGET_WORST_MS) problems.push(`|worst| over ${TARGET_WORST_MS} ms`);
+  if (!(f.concealed && f.concealed.ratio < MAX_CONCEALED)) problems.push(`concealed audio >= ${MAX_CONCEALED * 100}%`);
+  if (problems.length) throw new TargetMissed(`${problems.join('; ')}: ${detail}`);
+  return detail;
+}
+
+/** whepd's own side of a window, from its /metrics. */
+interface WhepdSide {
+  /** whepd_rtp_out_gaps_total of the stream, by kind and `over` label. */
+  gaps: Record<string, number>;
+  /** The main process's longest event-loop delay since the previous scrape (prom-client resets it). */
+  loopMaxMs: number;
+}
+
+async function scrapeWhepd(url: string, id: string): Promise<WhepdSide> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const value = (series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line ? Number(line.slice(series.length + 1)) : NaN;
+  };
+  const gaps: Record<string, number> = {};
+  for (const kind of ['audio', 'video']) {
+    for (const over of ['0.05', '0.1', '0.25']) gaps[`${kind} ${over}`] = value(`whepd_rtp_out_gaps_total{stream="${id}",kind="${kind}",over="${over}"}`);
+  }
+  return { gaps, loopMaxMs: value('whepd_process_nodejs_eventloop_lag_max_seconds') * 1000 };
+}
+
+/** The gaps whepd made over a window (after minus before), and whether its output was even. */
+function whepdOverWindow(before: WhepdSide, after: WhepdSide): { even: boolean; text: string } {
+  const d = (kind: string, over: string) => (after.gaps[`${kind} ${over}`] ?? NaN) - (before.gaps[`${kind} ${over}`] ?? NaN);
+  const even = d('audio', EVEN_GAP_OVER) === 0 && d('video', EVEN_GAP_OVER) === 0;
+  const list = (kind: string) => ['0.05', '0.1', '0.25'].map((o) => d(kind, o)).join('/');
+  return {
+    even,
+    text:
+      `whepd's send gaps over 50/100/250 ms: audio ${list('audio')}, video ${list('video')} ` +
+      `(${even ? 'even' : 'NOT even'}); its main event loop's longest delay ${after.loopMaxMs.toFixed(0)} ms`,
+  };
 }
 
 /** A throwaway server for the reference page: `/` is a `<video>` playing `/sync.mp4`, with Range support. */
@@ -145,13 +194,25 @@ async function measureReference(ctx: BrowserContext, row: { f?: Figures }): Prom
   }
 }
 
-/** Waits out the settle from `playingAt`, then takes one lip-sync window of the page's whepPlayer. */
-async function measureSteadyState(page: Page, playingAt: number, label: string): Promise<Figures> {
+/**
+ * Waits out the settle from `playingAt`, then takes one lip-sync window of the page's whepPlayer;
+ * with `whepd`, also whepd's own side of that window (Figures.sender) and whether it was even.
+ */
+async function measureSteadyState(page: Page, playingAt: number, label: string, whepd?: { url: string; id: string }): Promise<Figures & { even?: boolean }> {
   await sleep(Math.max(0, playingAt + SETTLE_MS - Date.now()));
+  const before = whepd && (await scrapeWhepd(whepd.url, whepd.id));
   const w = await page.evaluate(measureLipSync, { ms: WINDOW_MS, source: 'player' as const });
   expect(!w.error, w.error ?? '');
   expect(!w.reconnected, 'the player reconnected during the measurement');
-  return figures(label, w);
+  const f: Figures & { even?: boolean } = figures(label, w);
+  if (whepd && before) {
+    // Shards report their counters every 0.5 s: wait for the window's last ones.
+    await sleep(600);
+    const side = whepdOverWindow(before, await scrapeWhepd(whepd.url, whepd.id));
+    f.sender = side.text;
+    f.even = side.even;
+  }
+  return f;
 }
 
 /** Chromium's own sender (in-page-loopback.ts), measured as the player is. */
@@ -164,7 +225,13 @@ async function measureLoopback(ctx: BrowserContext, row: { f?: Figures }): Promi
     expect(!started.error, started.error ?? '');
     await page.waitForFunction(() => ((window as unknown as { whepPlayer?: { video: HTMLVideoElement } }).whepPlayer?.video.currentTime ?? 0) > 0.5, undefined, { timeout: 15000 });
     row.f = await measureSteadyState(page, Date.now(), 'loopback');
-    return judge(row.f, MEDIAN_RANGE_MS, WORST_RANGE_MS, true);
+    // Reported against the target, gated as the player on BT.1359 (one window, no retake).
+    try {
+      return `${judge(row.f, MEDIAN_RANGE_MS, WORST_RANGE_MS, true)}; issue target met`;
+    } catch (err) {
+      if (!(err instanceof TargetMissed)) throw err;
+      return `issue target missed (${err.message.split(':')[0]}): ${describe(row.f)}`;
+    }
   } finally {
     await page.close();
     server.close();
@@ -177,7 +244,7 @@ async function main(): Promise<number> {
   const profile = mkdtempSync(join(tmpdir(), 'whepd-chromium-'));
   let whepd: Whepd | undefined;
   let ctx: BrowserContext | undefined;
-  const results: { kind: string; f?: Figures; error?: string }[] = [];
+  const results: { kind: string; f?: Figures; windows?: number; error?: string }[] = [];
   let version = 'unknown';
   try {
     // On demand: each input's FFmpeg starts with its player's POST, so the window (20-40 s later)
@@ -215,10 +282,11 @@ async function main(): Promise<number> {
     for (const input of INPUTS) {
       const name =
         `A/V sync at steady state, ${input.input.replace('fixtures/media/', '')} (${input.kind}): ` +
-        `median ${MEDIAN_RANGE_MS[0]}..+${MEDIAN_RANGE_MS[1]} ms, worst ${WORST_RANGE_MS[0]}..+${WORST_RANGE_MS[1]} ms over ${MIN_FLASHES} flashes, concealed audio < ${MAX_CONCEALED * 100}%`;
+        `median ${MEDIAN_RANGE_MS[0]}..+${MEDIAN_RANGE_MS[1]} ms, worst ${WORST_RANGE_MS[0]}..+${WORST_RANGE_MS[1]} ms over ${MIN_FLASHES} flashes; ` +
+        `issue target |median| <= ${TARGET_MEDIAN_MS} ms, worst <= ${TARGET_WORST_MS} ms, concealed audio < ${MAX_CONCEALED * 100}% in one of ${MAX_WINDOWS} windows`;
       const row: (typeof results)[number] = { kind: `${input.input.replace('fixtures/media/', '')} (${input.kind})` };
       results.push(row);
-      const measureOnce = async (): Promise<Figures> => {
+      const measureOnce = async (): Promise<Figures & { even?: boolean }> => {
         const page = await openPlayer(ctx!, `${whepd!.url}/play/${input.id}?muted=0`);
         try {
           await waitPlayer(page, (s) => s.state === 'playing', 15000, 'playing');
@@ -226,34 +294,43 @@ async function main(): Promise<number> {
           const muted = () => page.evaluate(() => (window as unknown as { whepPlayer: { video: HTMLVideoElement } }).whepPlayer.video.muted);
           if (await muted()) await page.click('#unmute');
           expect(!(await muted()), 'player is still muted');
-          return await measureSteadyState(page, playingAt, input.kind);
+          return await measureSteadyState(page, playingAt, input.kind, { url: whepd!.url, id: input.id });
         } finally {
           await page.close({ runBeforeUnload: true });
         }
       };
-      await checks.run(name, 2 * (15000 + SETTLE_MS + WINDOW_MS + 15000) + STOPPED_WITHIN_MS, async () => {
+      await checks.run(name, MAX_WINDOWS * (15000 + SETTLE_MS + WINDOW_MS + 15000 + STOPPED_WITHIN_MS), async () => {
         try {
-          row.f = await measureOnce();
-          try {
-            return judge(row.f, MEDIAN_RANGE_MS, WORST_RANGE_MS, true);
-          } catch (err) {
-            const stretched = stretchRatio(row.f);
-            if (!(stretched > MAX_STRETCH)) throw err;
-            console.log(
-              `INFO ${input.id}: Chromium was still time-stretching ${(stretched * 100).toFixed(1)}% of the audio in the window ` +
-                `(not steady state; above ${MAX_STRETCH * 100}%), so it is measured once more from a fresh start: ${err instanceof Error ? err.message : String(err)}`,
+          for (let window = 1; ; window++) {
+            const f = await measureOnce();
+            row.f = f;
+            row.windows = window;
+            let why: string;
+            try {
+              const detail = judge(f, MEDIAN_RANGE_MS, WORST_RANGE_MS, true);
+              return window > 1 ? `window ${window} of up to ${MAX_WINDOWS}: ${detail}` : detail;
+            } catch (err) {
+              // With a hole in whepd's own output over the window, the miss is whepd's: never taken again.
+              if (window >= MAX_WINDOWS || !f.even) throw err;
+              const message = err instanceof Error ? err.message : String(err);
+              if (err instanceof TargetMissed) {
+                why = `it missed only issue 11's target while whepd's output was even`;
+              } else {
+                const stretched = stretchRatio(f);
+                if (!(stretched > MAX_STRETCH)) throw err;
+                why = `Chromium was still time-stretching ${(stretched * 100).toFixed(1)}% of the audio in the window (not steady state; above ${MAX_STRETCH * 100}%)`;
+              }
+              console.log(`INFO ${input.id}: window ${window} is measured again from a fresh start: ${why}: ${message}`);
+            }
+            const closedAt = Date.now();
+            await waitUntil(
+              async () => ffmpegChildren(whepd!.pid, input.input),
+              (pids) => pids.length === 0,
+              STOPPED_WITHIN_MS,
+              (pids) => `the on-demand FFmpeg for ${input.input} (pid ${pids.join(', ')}) was still running ${STOPPED_WITHIN_MS / 1000} s after its viewer left, so another window would not start the file again`,
             );
+            console.log(`INFO ${input.id}: its on-demand FFmpeg was gone ${Date.now() - closedAt} ms after window ${window}'s page closed`);
           }
-          const closedAt = Date.now();
-          await waitUntil(
-            async () => ffmpegChildren(whepd!.pid, input.input),
-            (pids) => pids.length === 0,
-            STOPPED_WITHIN_MS,
-            (pids) => `the on-demand FFmpeg for ${input.input} (pid ${pids.join(', ')}) was still running ${STOPPED_WITHIN_MS / 1000} s after its viewer left, so a second window would not start the file again`,
-          );
-          console.log(`INFO ${input.id}: its on-demand FFmpeg was gone ${Date.now() - closedAt} ms after the first window's page closed`);
-          row.f = await measureOnce();
-          return judge(row.f, MEDIAN_RANGE_MS, WORST_RANGE_MS, true);
         } catch (err) {
           row.error ??= err instanceof Error ? err.message : String(err);
           throw err;
@@ -265,10 +342,10 @@ async function main(): Promise<number> {
       const date = new Date().toISOString().slice(0, 10);
       const cell = (r: (typeof results)[number]) => {
         const f = r.f;
-        if (!f) return `| ${r.kind} | not measured: ${(r.error ?? '').replace(/\|/g, '/').slice(0, 120)} | | | | | | | | |`;
+        if (!f) return `| ${r.kind} | not measured: ${(r.error ?? '').replace(/\|/g, '/').slice(0, 120)} | | | | | | | | | |`;
         const c = f.concealed ? `${(f.concealed.ratio * 100).toFixed(2)}%` : 'n/a';
         const tap = f.tap ? `${ms(f.tap.medianMs)} / ${ms(f.tap.worstMs)} ms (${f.tap.laterMs.toFixed(0)} ms later)` : 'n/a';
-        return `| ${r.kind} | ${ms(f.medianMs)} ms | ${ms(f.worstMs)} ms | ${f.offsetsMs.length} | ${f.offsetsMs.map(ms).join(', ')} | ${c} | ${tap} | ${version} | ${date} | ${SHARDS} |`;
+        return `| ${r.kind} | ${ms(f.medianMs)} ms | ${ms(f.worstMs)} ms | ${f.offsetsMs.length} | ${f.offsetsMs.map(ms).join(', ')} | ${c} | ${r.windows ?? 1} | ${tap} | ${version} | ${date} | ${SHARDS} |`;
       };
       writePerfSection(
         PERF_DOC,
@@ -290,12 +367,19 @@ async function main(): Promise<number> {
           'audio late). A flash whose first white frame may have been skipped by the callback (`presentedFrames`',
           'jumped) is left out. Offsets move in steps of one 60 Hz display frame (16.7 ms). Concealed =',
           '`concealedSamples` / `totalSamplesReceived` (audio inbound-rtp) over the same window.',
-          `Pass (ITU-R BT.1359): median ${MEDIAN_RANGE_MS[0]}..+${MEDIAN_RANGE_MS[1]} ms (detectability), worst ${WORST_RANGE_MS[0]}..+${WORST_RANGE_MS[1]} ms (acceptability), >= ${MIN_FLASHES} flashes, concealed < ${MAX_CONCEALED * 100}%.`,
-          `A window in which Chromium time-stretched more than ${MAX_STRETCH * 100}% of the audio (NetEq samples removed for acceleration plus inserted`,
-          'for deceleration) was not at steady state: if it misses the gate, that input is measured once more from a fresh start, same thresholds.',
-          `Issue 11's target, |median| <= ${TARGET_MEDIAN_MS} ms and worst <= ${TARGET_WORST_MS} ms, is reported with every run; it was met in 27 of 30`,
-          'runs by hand on 2026-12-01 and in 26 of 30 windows of five clean-clone CI runs later that day (see below).',
-          "Chromium's A/V sync leaves skews it estimates under 30 ms alone (webrtc.org `kMinDeltaMs`).",
+          `Pass: on every window, what people notice (ITU-R BT.1359): median ${MEDIAN_RANGE_MS[0]}..+${MEDIAN_RANGE_MS[1]} ms (detectability), worst ${WORST_RANGE_MS[0]}..+${WORST_RANGE_MS[1]} ms`,
+          `(acceptability), >= ${MIN_FLASHES} flashes; and issue 11's target, |median| <= ${TARGET_MEDIAN_MS} ms, worst <= ${TARGET_WORST_MS} ms and concealed < ${MAX_CONCEALED * 100}%, on one of up to ${MAX_WINDOWS}`,
+          'windows ("windows" column). A window that misses only the target is measured again from a fresh start if whepd\'s own',
+          'output was even over it (no packet of either track handed to the viewers over 100 ms after the one before:',
+          '`whepd_rtp_out_gaps_total`, scraped before and after the window), so that the miss came after whepd; with such a gap it',
+          "fails at once. Why not every window: Chromium's A/V sync leaves skews it estimates under 30 ms alone (webrtc.org",
+          '`kMinDeltaMs`), so where it settles in that band moves from run to run, and now and then it steps or plays the audio',
+          "late for a moment: on 2026-12-01 53 of 60 windows met the target, Chromium's own sender 5 of 6, and one window in 78",
+          'concealed 1.33% with no packet lost (see below). A window in which Chromium time-stretched more than',
+          `${MAX_STRETCH * 100}% of the audio (NetEq samples removed for acceleration plus inserted for deceleration) was not at steady state:`,
+          "if it misses the BT.1359 gate while whepd's output was even, it is measured again too. Every window's line in the log",
+          'also gives the longest the player went without an audio packet (its audio inbound-rtp polled every 50 ms: report',
+          "`timestamp` minus `lastPacketReceivedTimestamp`) and the main process's longest event-loop delay over it.",
           'Until 2026-12-01 the beep was timed by a WebAudio tap (an `AnalyserNode` on the track, its AudioContext time',
           'mapped with `getOutputTimestamp()`), whose figures the "WebAudio tap" column keeps: that tap hears the audio',
           "through a second output path (the source node's FIFO and its own context's latency), 14 to 34 ms later than",
@@ -306,8 +390,8 @@ async function main(): Promise<number> {
           "video a frame late). It also adds a row for Chromium's own sender (`in-page-loopback.ts`: a page-made flash and",
           'beep sent page to page over RTCPeerConnection, H264), measured and gated exactly as the player.',
           '',
-          '| input | median | worst | flashes | offsets (ms) | concealed | WebAudio tap: median / worst (how much later it heard) | Chromium | date | shards |',
-          '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+          '| input | median | worst | flashes | offsets (ms) | concealed | windows | WebAudio tap: median / worst (how much later it heard) | Chromium | date | shards |',
+          '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
           ...results.map(cell),
           '',
           'How these figures moved with each change, and what they were compared with, is in the next two sections',

@@ -11,6 +11,8 @@ export interface AudioCounters {
   insertedSamplesForDeceleration: number;
   removedSamplesForAcceleration: number;
   packetsLost: number;
+  /** Packets NetEq threw away for arriving after their time had been played (concealed). */
+  packetsDiscarded: number;
   jitterBufferDelay: number;
   jitterBufferEmittedCount: number;
   /** media-playout: summed device delay of the audio samples played so far (s), and their count. */
@@ -53,6 +55,13 @@ export interface LipSyncWindow {
   latencyMs: { base: number; output: number };
   /** Median lag from a chunk's delivery to reading it on the page (ms; player only). */
   sinkReadLagMs?: number;
+  /**
+   * The longest the player's RTCPeerConnection went without an audio packet (ms; player only), as
+   * seen by polling its audio inbound-rtp every 50 ms: the most any report's `timestamp` was past
+   * its `lastPacketReceivedTimestamp`. Both are Chromium's, so a late poll does not read as a hole
+   * (it sees how long ago the last packet came); a hole reads up to a poll interval short.
+   */
+  arrivalHoleMs?: number;
   error?: string;
 }
 
@@ -109,6 +118,7 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
       insertedSamplesForDeceleration: a.insertedSamplesForDeceleration ?? 0,
       removedSamplesForAcceleration: a.removedSamplesForAcceleration ?? 0,
       packetsLost: a.packetsLost ?? 0,
+      packetsDiscarded: a.packetsDiscarded ?? 0,
       jitterBufferDelay: a.jitterBufferDelay ?? 0,
       jitterBufferEmittedCount: a.jitterBufferEmittedCount ?? 0,
       totalPlayoutDelay: po.totalPlayoutDelay ?? 0,
@@ -213,15 +223,29 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
       await reader.cancel();
     })();
   }
+  const audioReceiver = pc?.getReceivers().find((r) => r.track.kind === 'audio');
+  let arrivalHoleMs = 0;
+  let arrivalsDone: Promise<void> = Promise.resolve();
   const audioStart = await counters();
   const windowStart = performance.now();
   scannedUntil = ctx.currentTime;
   const timer = setInterval(poll, 10);
+  if (audioReceiver) {
+    arrivalsDone = (async () => {
+      while (running) {
+        (await audioReceiver.getStats()).forEach((e: { type: string; timestamp: number; lastPacketReceivedTimestamp?: number }) => {
+          if (e.type === 'inbound-rtp' && e.lastPacketReceivedTimestamp !== undefined) arrivalHoleMs = Math.max(arrivalHoleMs, e.timestamp - e.lastPacketReceivedTimestamp);
+        });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+  }
   await new Promise((r) => setTimeout(r, arg.ms));
   clearInterval(timer);
   poll();
   running = false;
   await sinkDone;
+  await arrivalsDone;
   const windowEnd = performance.now();
   const audioEnd = await counters();
   latencyMs.base = ctx.baseLatency * 1000;
@@ -236,5 +260,5 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
   const beeps = sinkOnsetsUs.map((us) => us / 1000 + origin + outputDelayMs);
   const sinkReadLagMs = (readLags[readLags.length >> 1] ?? NaN) - origin;
   const reconnected = player?.pc !== pc;
-  return { flashes, uncertainFlashes, beeps, tapBeeps, outputDelayMs, sinkReadLagMs, windowStart, windowEnd, frames, missedFrames, audioStart, audioEnd, reconnected, latencyMs };
+  return { flashes, uncertainFlashes, beeps, tapBeeps, outputDelayMs, sinkReadLagMs, arrivalHoleMs: audioReceiver ? arrivalHoleMs : undefined, windowStart, windowEnd, frames, missedFrames, audioStart, audioEnd, reconnected, latencyMs };
 }

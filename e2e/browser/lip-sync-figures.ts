@@ -67,7 +67,11 @@ export interface Figures {
   offsetsMs: number[];
   medianMs: number;
   worstMs: number;
-  concealed?: { ratio: number; samples: number; total: number; events: number; silent: number; inserted: number; removed: number; lost: number; jitterMs: number };
+  concealed?: { ratio: number; samples: number; total: number; events: number; silent: number; inserted: number; removed: number; lost: number; discarded: number; jitterMs: number };
+  /** The longest the player went without an audio packet (LipSyncWindow.arrivalHoleMs). */
+  arrivalHoleMs?: number;
+  /** What the sender saw over the window, when it can tell (av-sync.ts adds whepd's). */
+  sender?: string;
   missedFrames: number;
   frames: number;
   /** Player only: media-playout's output delay, and the WebAudio tap's figures (the former method). */
@@ -105,9 +109,11 @@ export function figures(label: string, w: LipSyncWindow): Figures {
       inserted: b.insertedSamplesForDeceleration - a.insertedSamplesForDeceleration,
       removed: b.removedSamplesForAcceleration - a.removedSamplesForAcceleration,
       lost: b.packetsLost - a.packetsLost,
+      discarded: b.packetsDiscarded - a.packetsDiscarded,
       jitterMs: emitted > 0 ? ((b.jitterBufferDelay - a.jitterBufferDelay) / emitted) * 1000 : NaN,
     };
   }
+  if (w.arrivalHoleMs !== undefined) f.arrivalHoleMs = w.arrivalHoleMs;
   if (w.outputDelayMs !== undefined) {
     f.outputDelayMs = w.outputDelayMs;
     const t = pairFlashesToBeeps(w.flashes, w.tapBeeps);
@@ -126,7 +132,9 @@ export function describe(f: Figures): string {
   const c = f.concealed;
   const audio = c
     ? `concealed ${(c.ratio * 100).toFixed(2)}% (${c.samples} of ${c.total} samples, ${c.events} events, ${c.silent} silent; ` +
-      `inserted ${c.inserted}, removed ${c.removed}; packetsLost +${c.lost}; jitter buffer ${c.jitterMs.toFixed(0)} ms)`
+      `inserted ${c.inserted}, removed ${c.removed}; packetsLost +${c.lost}, discarded +${c.discarded}; jitter buffer ${c.jitterMs.toFixed(0)} ms` +
+      (f.arrivalHoleMs !== undefined ? `; longest without an audio packet at the player ${f.arrivalHoleMs.toFixed(0)} ms` : '') +
+      ')'
     : 'no audio counters';
   return (
     `median ${ms(f.medianMs)} ms, worst ${ms(f.worstMs)} ms over ${f.offsetsMs.length} flashes (lag ${ms(f.lagMs)} ms; ` +
@@ -134,6 +142,7 @@ export function describe(f: Figures): string {
     `offsets [${f.offsetsMs.map(ms).join(', ')}]; ${audio}` +
     (f.tap && f.outputDelayMs !== undefined
       ? `; audio output delay ${f.outputDelayMs.toFixed(1)} ms (media-playout); the WebAudio tap heard the beeps ${f.tap.laterMs.toFixed(1)} ms later: median ${ms(f.tap.medianMs)} ms, worst ${ms(f.tap.worstMs)} ms by it`
-      : '')
+      : '') +
+    (f.sender ? `; ${f.sender}` : '')
   );
 }

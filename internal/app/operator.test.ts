@@ -53,6 +53,11 @@ t.test('health, readiness, metrics and admin API', async (t) => {
   t.ok((metric(text, 'whepd_rtp_in_packets_total', '{stream="demo",kind="video"}') ?? 0) > 10, 'packets in');
   t.ok((metric(text, 'whepd_rtp_out_packets_total', '{stream="demo",kind="video"}') ?? 0) > 10, 'packets out');
   t.equal(metric(text, 'whepd_rtp_junk_packets_total', '{stream="demo",kind="video"}'), 0, 'junk metric exported; the kernel dropped the junk');
+  for (const kind of ['video', 'audio']) {
+    for (const over of ['0.05', '0.1', '0.25']) {
+      t.type(metric(text, 'whepd_rtp_out_gaps_total', `{stream="demo",kind="${kind}",over="${over}"}`), 'number', `send gaps over ${over} s exported (${kind})`);
+    }
+  }
   t.equal(metric(text, 'whepd_first_keyframe_seconds_count', '{stream="demo"}'), 1, 'first keyframe observed');
   t.ok((metric(text, 'whepd_ffmpeg_restarts_total', '{stream="broken"}') ?? 0) >= 1, 'restarts counted');
   t.match(text, /whepd_process_nodejs_eventloop_lag_p99_seconds/, 'event-loop delay exported');

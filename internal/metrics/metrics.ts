@@ -124,6 +124,22 @@ export class Metrics {
       }
     });
     perKind('whepd_rtp_out_bytes_total', 'RTP bytes handed to viewers (summed over viewers).', (s) => [s.out.videoBytes, s.out.audioBytes]);
+    counter(
+      'whepd_rtp_out_gaps_total',
+      'Packets of a track handed to its viewers more than `over` seconds after the one before (while it had viewers): holes made on whepd\'s side (FFmpeg, the aligner, a blocked event loop).',
+      ['stream', 'kind', 'over'],
+      (c) => {
+        for (const s of sources.streams()) {
+          const o = s.out;
+          c.inc({ stream: s.id, kind: 'video', over: '0.05' }, o.videoGapsOver50ms);
+          c.inc({ stream: s.id, kind: 'video', over: '0.1' }, o.videoGapsOver100ms);
+          c.inc({ stream: s.id, kind: 'video', over: '0.25' }, o.videoGapsOver250ms);
+          c.inc({ stream: s.id, kind: 'audio', over: '0.05' }, o.audioGapsOver50ms);
+          c.inc({ stream: s.id, kind: 'audio', over: '0.1' }, o.audioGapsOver100ms);
+          c.inc({ stream: s.id, kind: 'audio', over: '0.25' }, o.audioGapsOver250ms);
+        }
+      },
+    );
   }
 
   /**

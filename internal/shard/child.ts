@@ -6,7 +6,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { errorToWire } from '../errors/index.js';
-import { LocalDelivery } from '../stream/index.js';
+import { LocalDelivery, OUT_COUNTER_KEYS } from '../stream/index.js';
 import type { StreamViewer } from '../stream/index.js';
 import { ViewerPeer } from '../webrtc/index.js';
 import type { PeerNetworkOptions } from '../webrtc/index.js';
@@ -124,7 +124,7 @@ function reportStats(): void {
     if (!s) return;
     const o = s.delivery.out;
     const r = s.delivery.retransmits;
-    figures.push([index, o.videoPackets, o.videoBytes, o.audioPackets, o.audioBytes, r.sent, r.missing]);
+    figures.push([index, r.sent, r.missing, ...OUT_COUNTER_KEYS.map((k) => o[k])]);
   });
   send({ t: 'stats', peers, streams: figures });
 }

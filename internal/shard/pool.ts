@@ -11,6 +11,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { WhepdError, errorFromWire } from '../errors/index.js';
+import { OUT_COUNTER_KEYS } from '../stream/index.js';
 import type { Delivery, OutCounters } from '../stream/index.js';
 import type { OfferPlan, PeerNetworkOptions, TrackIdentity } from '../webrtc/index.js';
 import type { FromShard, StreamFigures, ToShard } from './protocol.js';
@@ -32,12 +33,9 @@ const EXIT_GRACE_MS = 2000;
 
 /** Adds one shard's reported delivery figures for a stream to a running total. */
 function addFigures(total: { out: OutCounters; sent: number; missing: number }, f: StreamFigures): void {
-  total.out.videoPackets += f[1];
-  total.out.videoBytes += f[2];
-  total.out.audioPackets += f[3];
-  total.out.audioBytes += f[4];
-  total.sent += f[5];
-  total.missing += f[6];
+  total.sent += f[1] ?? 0;
+  total.missing += f[2] ?? 0;
+  OUT_COUNTER_KEYS.forEach((k, i) => (total.out[k] += f[3 + i] ?? 0));
 }
 
 /** One shard process and what the main process knows of it. */

@@ -20,8 +20,8 @@ export const KIND_AUDIO = 2;
  */
 export type PeerFigures = [number, number, number, number, boolean, boolean, ViewerQuality?];
 
-/** Per-stream delivery a shard reports: [streamIndex, videoPackets, videoBytes, audioPackets, audioBytes, resent, missing]. */
-export type StreamFigures = [number, number, number, number, number, number, number];
+/** Per-stream delivery a shard reports: [streamIndex, resent, missing, ...its OutCounters in OUT_COUNTER_KEYS order]. */
+export type StreamFigures = [number, ...number[]];
 
 export type ToShard =
   | { t: 'init'; net: PeerNetworkOptions }

@@ -4,7 +4,7 @@ export type { PacketTap, StreamHubOptions } from './hub.js';
 export { LocalDelivery, VIDEO_HISTORY_PACKETS, VIDEO_CLOCK_RATE, AUDIO_CLOCK_RATE } from './local-delivery.js';
 export { PayloadTypeGroups } from './fanout.js';
 export { ViewerFanout } from './viewer-fanout.js';
-export { emptyOutCounters } from './types.js';
+export { OUT_COUNTER_KEYS, emptyOutCounters } from './types.js';
 export type {
   Delivery,
   HubStatus,

@@ -42,17 +42,52 @@ export interface StreamIdentity {
   mediaStreamId: string;
 }
 
-/** Packets and bytes handed to viewers, summed over viewers. */
+/**
+ * Packets and bytes handed to viewers, summed over viewers; and send gaps: packets of a track
+ * handed over more than 50, 100 or 250 ms after the one before it, while the track had viewers
+ * (counted once per fan-out, whatever the viewer count; see SendGaps).
+ */
 export interface OutCounters {
   videoPackets: number;
   videoBytes: number;
   audioPackets: number;
   audioBytes: number;
+  videoGapsOver50ms: number;
+  videoGapsOver100ms: number;
+  videoGapsOver250ms: number;
+  audioGapsOver50ms: number;
+  audioGapsOver100ms: number;
+  audioGapsOver250ms: number;
 }
+
+/** Every OutCounters field, in the order shards report them. */
+export const OUT_COUNTER_KEYS = [
+  'videoPackets',
+  'videoBytes',
+  'audioPackets',
+  'audioBytes',
+  'videoGapsOver50ms',
+  'videoGapsOver100ms',
+  'videoGapsOver250ms',
+  'audioGapsOver50ms',
+  'audioGapsOver100ms',
+  'audioGapsOver250ms',
+] as const satisfies readonly (keyof OutCounters)[];
 
 /** Zeroed delivery counters. */
 export function emptyOutCounters(): OutCounters {
-  return { videoPackets: 0, videoBytes: 0, audioPackets: 0, audioBytes: 0 };
+  return {
+    videoPackets: 0,
+    videoBytes: 0,
+    audioPackets: 0,
+    audioBytes: 0,
+    videoGapsOver50ms: 0,
+    videoGapsOver100ms: 0,
+    videoGapsOver250ms: 0,
+    audioGapsOver50ms: 0,
+    audioGapsOver100ms: 0,
+    audioGapsOver250ms: 0,
+  };
 }
 
 /** NACKed video packets resent from a history, and those it no longer held. */

@@ -116,3 +116,38 @@ t.test('clear() forgets the last keyframe: a new run never replays the old one',
   feed(6);
   t.same(v.got, []);
 });
+
+t.test('send gaps: a packet handed over late is counted once per fan-out, never across no viewers or a restart', async (t) => {
+  const { fanout, advance } = setup();
+  const audio = (gapMs: number) => {
+    advance(gapMs);
+    fanout.audio(rtp(0));
+  };
+  audio(20); // nobody watching: no gap is counted without viewers
+  advance(500);
+  const a = new Recorder(108);
+  const b = new Recorder(108);
+  fanout.add(a);
+  fanout.add(b);
+  audio(20); // the first packet with viewers opens no gap, however long nobody watched
+  audio(20);
+  audio(40);
+  audio(60); // over 50 ms
+  audio(120); // over 50 and 100 ms
+  audio(300); // over 50, 100 and 250 ms
+  t.same(
+    [fanout.out.audioGapsOver50ms, fanout.out.audioGapsOver100ms, fanout.out.audioGapsOver250ms],
+    [3, 2, 1],
+    'counted once, with two viewers',
+  );
+  fanout.regate(); // a restart grace: the wait for the next run is the restart, not a gap
+  audio(2000);
+  t.equal(fanout.out.audioGapsOver50ms, 3, 'no gap across a restart');
+  fanout.delete(a);
+  fanout.delete(b);
+  audio(20);
+  fanout.add(a);
+  audio(400);
+  t.equal(fanout.out.audioGapsOver250ms, 1, 'no gap across a time without viewers');
+  t.equal(fanout.out.videoGapsOver50ms, 0, 'video counts apart');
+});

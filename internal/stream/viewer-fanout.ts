@@ -6,6 +6,7 @@
 import { sequenceNumber, setPayloadType } from '../rtp/index.js';
 import type { PacketLookup } from '../rtp/index.js';
 import { PayloadTypeGroups } from './fanout.js';
+import { SendGaps } from './send-gaps.js';
 import { emptyOutCounters } from './types.js';
 import type { OutCounters, StreamViewer } from './types.js';
 
@@ -29,7 +30,10 @@ const MAX_REPLAY_PACKETS = 400;
 
 /** The viewers of one stream in this process and the packet walk to them. */
 export class ViewerFanout<V extends StreamViewer = StreamViewer> {
-  readonly out: OutCounters = emptyOutCounters();
+  readonly #out: OutCounters = emptyOutCounters();
+  /** Counted only while the track has viewers here: a gap with nobody watching is no hole. */
+  readonly #videoGaps = new SendGaps();
+  readonly #audioGaps = new SendGaps();
   readonly #video = new PayloadTypeGroups<V>((v, p) => v.sendVideo(p));
   readonly #audio = new PayloadTypeGroups<V>((v, p) => v.sendAudio(p));
   /** Viewers whose video waits for the next keyframe (SPS first). */
@@ -46,6 +50,18 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
     this.#history = o.history;
     this.#replayWindowMs = o.replayWindowMs ?? KEYFRAME_REPLAY_MS;
     this.#now = o.now ?? (() => performance.now());
+  }
+
+  /** What this fan-out handed over so far (one object, updated in place). */
+  get out(): OutCounters {
+    const o = this.#out;
+    o.videoGapsOver50ms = this.#videoGaps.over50ms;
+    o.videoGapsOver100ms = this.#videoGaps.over100ms;
+    o.videoGapsOver250ms = this.#videoGaps.over250ms;
+    o.audioGapsOver50ms = this.#audioGaps.over50ms;
+    o.audioGapsOver100ms = this.#audioGaps.over100ms;
+    o.audioGapsOver250ms = this.#audioGaps.over250ms;
+    return o;
   }
 
   /** Number of viewers. */
@@ -78,6 +94,8 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
     this.#video.clear();
     this.#audio.clear();
     this.#lastSps = -1;
+    this.#videoGaps.forget();
+    this.#audioGaps.forget();
     return viewers;
   }
 
@@ -91,6 +109,9 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
       this.#awaitingKeyframe.add(v);
     }
     this.#lastSps = -1;
+    // The next run's first packets come a restart later: that wait is the restart, not a gap.
+    this.#videoGaps.forget();
+    this.#audioGaps.forget();
   }
 
   /**
@@ -104,8 +125,10 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
     }
     if (this.#awaitingKeyframe.size > 0) this.#admit(packet, sps);
     const n = this.#video.size;
-    this.out.videoPackets += n;
-    this.out.videoBytes += n * packet.length;
+    if (n > 0) this.#videoGaps.sent(this.#now());
+    else this.#videoGaps.forget();
+    this.#out.videoPackets += n;
+    this.#out.videoBytes += n * packet.length;
     this.#video.forward(packet);
   }
 
@@ -133,8 +156,8 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
       const p = history.peek((this.#lastSps + i) & 0xffff) as Buffer;
       setPayloadType(p, v.videoPayloadType);
       v.sendVideo(p);
-      this.out.videoPackets++;
-      this.out.videoBytes += p.length;
+      this.#out.videoPackets++;
+      this.#out.videoBytes += p.length;
     }
     return true;
   }
@@ -142,8 +165,10 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
   /** Hot path: one audio packet (SSRC already set). */
   audio(packet: Buffer): void {
     const n = this.#audio.size;
-    this.out.audioPackets += n;
-    this.out.audioBytes += n * packet.length;
+    if (n > 0) this.#audioGaps.sent(this.#now());
+    else this.#audioGaps.forget();
+    this.#out.audioPackets += n;
+    this.#out.audioBytes += n * packet.length;
     this.#audio.forward(packet);
   }
 }
