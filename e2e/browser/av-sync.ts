@@ -51,9 +51,11 @@ const MIN_FLASHES = 10;
 // (audio at most 45 ms early or 125 ms late), the worst flash within acceptability (90 ms early,
 // 185 ms late). Before the fix the MPEG-TS input sat at +146..+168. And issue 11's target,
 // |median| <= 30 ms, worst <= 60 ms and concealed audio < 1%, on at least one of MAX_WINDOWS
-// windows: a window that misses only the target is measured again from a fresh start if whepd's
-// own output was even over it (no send gap over 100 ms, audio or video: whepd_rtp_out_gaps_total),
-// so the miss came after whepd; with a gap it fails at once. Why not every window: Chromium's own
+// windows: a window that misses only the target is measured again from a fresh start if whepd
+// made no hole over it: no track handed to the viewers with more gaps over 100 ms
+// (whepd_rtp_out_gaps_total) than it came from FFmpeg with (whepd_rtp_in_gaps_total), and its main
+// event loop never held up over 100 ms, so the miss arose outside whepd; if whepd made a hole, it
+// fails at once. Why not every window: Chromium's own
 // A/V sync leaves any skew it estimates under 30 ms alone (webrtc.org stream_synchronization.cc,
 // kMinDeltaMs), so where it settles inside that band moves from run to run, and now and then it
 // steps or plays the audio late for a moment. On 2026-12-01, with whepd's sender reports right to
@@ -66,15 +68,15 @@ const MEDIAN_RANGE_MS: [number, number] = [-45, 125];
 const WORST_RANGE_MS: [number, number] = [-90, 185];
 const MAX_CONCEALED = 0.01;
 const MAX_WINDOWS = 3;
-/** A send gap this long means whepd's own output was not even over the window. */
-const EVEN_GAP_OVER = '0.1';
+/** More send gaps this long than arrival gaps: whepd made a hole over the window. */
+const HOLE_GAP_OVER = '0.1';
 // Steady state, as issue 11 defines the measurement, means Chromium has stopped resizing its audio
 // buffer. A window in which NetEq time-stretched more than this share of the audio (samples
 // removed for acceleration plus inserted for deceleration) was still settling: one clean-clone
 // CI run on 2026-12-01 drained 41473 samples (4.5%, 0.86 s) from a 176 ms mean buffer in its
 // sync-high window while the offsets swept from -21 to +81 ms; the 30 other windows that day
-// stretched at most 0.11%. Such a window, should it miss the BT.1359 gate while whepd's output was
-// even, is measured again from a fresh start (within MAX_WINDOWS); the thresholds are the same
+// stretched at most 0.11%. Such a window, should it miss the BT.1359 gate while whepd made no
+// hole, is measured again from a fresh start (within MAX_WINDOWS); the thresholds are the same
 // every time.
 const MAX_STRETCH = 0.01;
 // Before another window the stream's on-demand FFmpeg must be gone (idleTimeoutS 1 after the
@@ -117,7 +119,7 @@ function judge(f: Figures, median: [number, number], worst: [number, number], ta
 
 /** whepd's own side of a window, from its /metrics. */
 interface WhepdSide {
-  /** whepd_rtp_out_gaps_total of the stream, by kind and `over` label. */
+  /** whepd_rtp_in_gaps_total and whepd_rtp_out_gaps_total of the stream, by `in|out kind over`. */
   gaps: Record<string, number>;
   /** The main process's longest event-loop delay since the previous scrape (prom-client resets it). */
   loopMaxMs: number;
@@ -130,22 +132,32 @@ async function scrapeWhepd(url: string, id: string): Promise<WhepdSide> {
     return line ? Number(line.slice(series.length + 1)) : NaN;
   };
   const gaps: Record<string, number> = {};
-  for (const kind of ['audio', 'video']) {
-    for (const over of ['0.05', '0.1', '0.25']) gaps[`${kind} ${over}`] = value(`whepd_rtp_out_gaps_total{stream="${id}",kind="${kind}",over="${over}"}`);
+  for (const way of ['in', 'out']) {
+    for (const kind of ['audio', 'video']) {
+      for (const over of ['0.05', '0.1', '0.25']) gaps[`${way} ${kind} ${over}`] = value(`whepd_rtp_${way}_gaps_total{stream="${id}",kind="${kind}",over="${over}"}`);
+    }
   }
   return { gaps, loopMaxMs: value('whepd_process_nodejs_eventloop_lag_max_seconds') * 1000 };
 }
 
-/** The gaps whepd made over a window (after minus before), and whether its output was even. */
-function whepdOverWindow(before: WhepdSide, after: WhepdSide): { even: boolean; text: string } {
-  const d = (kind: string, over: string) => (after.gaps[`${kind} ${over}`] ?? NaN) - (before.gaps[`${kind} ${over}`] ?? NaN);
-  const even = d('audio', EVEN_GAP_OVER) === 0 && d('video', EVEN_GAP_OVER) === 0;
-  const list = (kind: string) => ['0.05', '0.1', '0.25'].map((o) => d(kind, o)).join('/');
+/**
+ * The gaps over a window (after minus before), and whether whepd made a hole: a track handed to
+ * the viewers with more gaps over HOLE_GAP_OVER than it came with from FFmpeg, or the main event
+ * loop held up longer than that (a blocked loop reads packets late, so its hole would count as
+ * FFmpeg's on the way in). A missing figure reads as NaN, which counts as a hole: never a retake
+ * on what could not be read.
+ */
+function whepdOverWindow(before: WhepdSide, after: WhepdSide): { hole: boolean; text: string } {
+  const d = (key: string) => (after.gaps[key] ?? NaN) - (before.gaps[key] ?? NaN);
+  const hole =
+    ['audio', 'video'].some((k) => !(d(`out ${k} ${HOLE_GAP_OVER}`) <= d(`in ${k} ${HOLE_GAP_OVER}`))) || !(after.loopMaxMs <= Number(HOLE_GAP_OVER) * 1000);
+  const list = (way: string, kind: string) => ['0.05', '0.1', '0.25'].map((o) => d(`${way} ${kind} ${o}`)).join('/');
   return {
-    even,
+    hole,
     text:
-      `whepd's send gaps over 50/100/250 ms: audio ${list('audio')}, video ${list('video')} ` +
-      `(${even ? 'even' : 'NOT even'}); its main event loop's longest delay ${after.loopMaxMs.toFixed(0)} ms`,
+      `gaps over 50/100/250 ms from FFmpeg: audio ${list('in', 'audio')}, video ${list('in', 'video')}; ` +
+      `to the viewers: audio ${list('out', 'audio')}, video ${list('out', 'video')} (${hole ? 'whepd made a hole' : 'no hole made by whepd'}); ` +
+      `whepd's main event loop's longest delay ${after.loopMaxMs.toFixed(0)} ms`,
   };
 }
 
@@ -196,21 +208,21 @@ async function measureReference(ctx: BrowserContext, row: { f?: Figures }): Prom
 
 /**
  * Waits out the settle from `playingAt`, then takes one lip-sync window of the page's whepPlayer;
- * with `whepd`, also whepd's own side of that window (Figures.sender) and whether it was even.
+ * with `whepd`, also whepd's own side of that window (Figures.sender) and whether it made a hole.
  */
-async function measureSteadyState(page: Page, playingAt: number, label: string, whepd?: { url: string; id: string }): Promise<Figures & { even?: boolean }> {
+async function measureSteadyState(page: Page, playingAt: number, label: string, whepd?: { url: string; id: string }): Promise<Figures & { whepdHole?: boolean }> {
   await sleep(Math.max(0, playingAt + SETTLE_MS - Date.now()));
   const before = whepd && (await scrapeWhepd(whepd.url, whepd.id));
   const w = await page.evaluate(measureLipSync, { ms: WINDOW_MS, source: 'player' as const });
   expect(!w.error, w.error ?? '');
   expect(!w.reconnected, 'the player reconnected during the measurement');
-  const f: Figures & { even?: boolean } = figures(label, w);
+  const f: Figures & { whepdHole?: boolean } = figures(label, w);
   if (whepd && before) {
     // Shards report their counters every 0.5 s: wait for the window's last ones.
     await sleep(600);
     const side = whepdOverWindow(before, await scrapeWhepd(whepd.url, whepd.id));
     f.sender = side.text;
-    f.even = side.even;
+    f.whepdHole = side.hole;
   }
   return f;
 }
@@ -286,7 +298,7 @@ async function main(): Promise<number> {
         `issue target |median| <= ${TARGET_MEDIAN_MS} ms, worst <= ${TARGET_WORST_MS} ms, concealed audio < ${MAX_CONCEALED * 100}% in one of ${MAX_WINDOWS} windows`;
       const row: (typeof results)[number] = { kind: `${input.input.replace('fixtures/media/', '')} (${input.kind})` };
       results.push(row);
-      const measureOnce = async (): Promise<Figures & { even?: boolean }> => {
+      const measureOnce = async (): Promise<Figures & { whepdHole?: boolean }> => {
         const page = await openPlayer(ctx!, `${whepd!.url}/play/${input.id}?muted=0`);
         try {
           await waitPlayer(page, (s) => s.state === 'playing', 15000, 'playing');
@@ -310,11 +322,11 @@ async function main(): Promise<number> {
               const detail = judge(f, MEDIAN_RANGE_MS, WORST_RANGE_MS, true);
               return window > 1 ? `window ${window} of up to ${MAX_WINDOWS}: ${detail}` : detail;
             } catch (err) {
-              // With a hole in whepd's own output over the window, the miss is whepd's: never taken again.
-              if (window >= MAX_WINDOWS || !f.even) throw err;
+              // With a hole whepd made over the window, the miss is whepd's: never taken again.
+              if (window >= MAX_WINDOWS || f.whepdHole !== false) throw err;
               const message = err instanceof Error ? err.message : String(err);
               if (err instanceof TargetMissed) {
-                why = `it missed only issue 11's target while whepd's output was even`;
+                why = `it missed only issue 11's target, and whepd made no hole`;
               } else {
                 const stretched = stretchRatio(f);
                 if (!(stretched > MAX_STRETCH)) throw err;
@@ -369,15 +381,15 @@ async function main(): Promise<number> {
           '`concealedSamples` / `totalSamplesReceived` (audio inbound-rtp) over the same window.',
           `Pass: on every window, what people notice (ITU-R BT.1359): median ${MEDIAN_RANGE_MS[0]}..+${MEDIAN_RANGE_MS[1]} ms (detectability), worst ${WORST_RANGE_MS[0]}..+${WORST_RANGE_MS[1]} ms`,
           `(acceptability), >= ${MIN_FLASHES} flashes; and issue 11's target, |median| <= ${TARGET_MEDIAN_MS} ms, worst <= ${TARGET_WORST_MS} ms and concealed < ${MAX_CONCEALED * 100}%, on one of up to ${MAX_WINDOWS}`,
-          'windows ("windows" column). A window that misses only the target is measured again from a fresh start if whepd\'s own',
-          'output was even over it (no packet of either track handed to the viewers over 100 ms after the one before:',
-          '`whepd_rtp_out_gaps_total`, scraped before and after the window), so that the miss came after whepd; with such a gap it',
-          "fails at once. Why not every window: Chromium's A/V sync leaves skews it estimates under 30 ms alone (webrtc.org",
+          'windows ("windows" column). A window that misses only the target is measured again from a fresh start if whepd made',
+          'no hole over it: neither track was handed to the viewers with more gaps over 100 ms (`whepd_rtp_out_gaps_total`) than it',
+          'came from FFmpeg with (`whepd_rtp_in_gaps_total`; both scraped before and after the window), and its main event loop',
+          "never held up over 100 ms, so the miss arose outside whepd; if whepd made a hole, it fails at once. Why not every window: Chromium's A/V sync leaves skews it estimates under 30 ms alone (webrtc.org",
           '`kMinDeltaMs`), so where it settles in that band moves from run to run, and now and then it steps or plays the audio',
           "late for a moment: on 2026-12-01 53 of 60 windows met the target, Chromium's own sender 5 of 6, and one window in 78",
           'concealed 1.33% with no packet lost (see below). A window in which Chromium time-stretched more than',
           `${MAX_STRETCH * 100}% of the audio (NetEq samples removed for acceleration plus inserted for deceleration) was not at steady state:`,
-          "if it misses the BT.1359 gate while whepd's output was even, it is measured again too. Every window's line in the log",
+          "if it misses the BT.1359 gate while whepd made no hole, it is measured again too. Every window's line in the log",
           'also gives the longest the player went without an audio packet (its audio inbound-rtp polled every 50 ms: report',
           "`timestamp` minus `lastPacketReceivedTimestamp`) and the main process's longest event-loop delay over it.",
           'Until 2026-12-01 the beep was timed by a WebAudio tap (an `AnalyserNode` on the track, its AudioContext time',

@@ -56,6 +56,7 @@ t.test('health, readiness, metrics and admin API', async (t) => {
   for (const kind of ['video', 'audio']) {
     for (const over of ['0.05', '0.1', '0.25']) {
       t.type(metric(text, 'whepd_rtp_out_gaps_total', `{stream="demo",kind="${kind}",over="${over}"}`), 'number', `send gaps over ${over} s exported (${kind})`);
+      t.type(metric(text, 'whepd_rtp_in_gaps_total', `{stream="demo",kind="${kind}",over="${over}"}`), 'number', `arrival gaps over ${over} s exported (${kind})`);
     }
   }
   t.equal(metric(text, 'whepd_first_keyframe_seconds_count', '{stream="demo"}'), 1, 'first keyframe observed');

@@ -125,6 +125,21 @@ export class Metrics {
     });
     perKind('whepd_rtp_out_bytes_total', 'RTP bytes handed to viewers (summed over viewers).', (s) => [s.out.videoBytes, s.out.audioBytes]);
     counter(
+      'whepd_rtp_in_gaps_total',
+      'Packets of a track that came from FFmpeg more than `over` seconds after the one before: holes made by FFmpeg or its input (an MPEG-TS input\'s audio comes in bursts).',
+      ['stream', 'kind', 'over'],
+      (c) => {
+        for (const s of sources.streams()) {
+          for (const kind of ['video', 'audio'] as const) {
+            const g = s[kind];
+            c.inc({ stream: s.id, kind, over: '0.05' }, g.gapsOver50ms);
+            c.inc({ stream: s.id, kind, over: '0.1' }, g.gapsOver100ms);
+            c.inc({ stream: s.id, kind, over: '0.25' }, g.gapsOver250ms);
+          }
+        }
+      },
+    );
+    counter(
       'whepd_rtp_out_gaps_total',
       'Packets of a track handed to its viewers more than `over` seconds after the one before (while it had viewers): holes made on whepd\'s side (FFmpeg, the aligner, a blocked event loop).',
       ['stream', 'kind', 'over'],

@@ -22,6 +22,7 @@ export type { IngestCounters, IngestOptions, IngestSender, PacketHandler, Sender
 export { MediaClock, readSenderReport, writeSenderReport, senderReportBytes } from './sender-report.js';
 export type { ClockPoint, SenderReport } from './sender-report.js';
 export { PacketHistory } from './packet-history.js';
+export { PacketGaps } from './packet-gaps.js';
 export type { PacketLookup, PacketHistoryCounters } from './packet-history.js';
 export { nackedSequences, buildNack } from './rtcp.js';
 export { readReceiverFeedback, buildReceiverReport, buildPli } from './receiver-report.js';

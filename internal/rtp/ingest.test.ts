@@ -68,7 +68,7 @@ t.test('RtpIngest.open() binds an ephemeral loopback port', async (t) => {
   const { ingest } = await openIngest(t);
   t.ok(ingest.port > 0 && ingest.port < 65536, `port ${ingest.port}`);
   t.equal(ingest.closed, false);
-  t.same(ingest.counters, { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0 });
+  t.same(ingest.counters, { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0, gapsOver50ms: 0, gapsOver100ms: 0, gapsOver250ms: 0 });
 });
 
 t.test('RtpIngest.open() rejects when the port is taken', async (t) => {
@@ -93,6 +93,23 @@ t.test('RtpIngest delivers valid packets in order and counts packets and bytes',
   t.equal(ingest.counters.bytes, sent.reduce((n, p) => n + p.length, 0));
   t.equal(ingest.counters.junk, 0);
   t.equal(ingest.counters.rtcp, 0);
+});
+
+t.test('RtpIngest counts arrival gaps: a packet over 50, 100 or 250 ms after the one before', async (t) => {
+  const { ingest, received } = await openIngest(t);
+  const sock = await ffmpegRtp(t, ingest);
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  await send(sock, ingest.port, rtp(0)); // the first packet opens no gap
+  await send(sock, ingest.port, rtp(1));
+  await pause(300);
+  await send(sock, ingest.port, rtp(2)); // over 250 ms (and 100, 50)
+  await pause(130);
+  await send(sock, ingest.port, rtp(3)); // over 100 ms, under 250 (a timer fires late, never early)
+  await waitFor(() => received.length >= 4, 2000, '4 packets');
+  const c = ingest.counters;
+  // At least these: a busy box can only make gaps longer (the first two packets may come apart).
+  t.ok(c.gapsOver50ms >= 2 && c.gapsOver100ms >= 2 && c.gapsOver250ms >= 1, `gaps over 50/100/250 ms: ${c.gapsOver50ms}/${c.gapsOver100ms}/${c.gapsOver250ms} (want >= 2/2/1)`);
+  t.ok(c.gapsOver50ms <= 3, 'one packet, one gap: never more gaps than packets after the first');
 });
 
 t.test('RtpIngest counts junk and never delivers it', async (t) => {

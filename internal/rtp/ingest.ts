@@ -9,6 +9,7 @@ import type { Socket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { checkRtp, isRtcp } from './packet.js';
+import { PacketGaps } from './packet-gaps.js';
 import { readSenderReport } from './sender-report.js';
 import type { SenderReport } from './sender-report.js';
 
@@ -28,6 +29,10 @@ export interface IngestCounters {
   rtcp: number;
   /** FFmpeg's sender reports among them, handed to onSenderReport. */
   senderReports: number;
+  /** Packets that came over 50, 100 or 250 ms after the one before (PacketGaps). */
+  gapsOver50ms: number;
+  gapsOver100ms: number;
+  gapsOver250ms: number;
 }
 
 /** How FFmpeg must send one RTP output for this ingest to take it (FfmpegJob's RtpSender). */
@@ -110,7 +115,9 @@ async function reserveSenderPorts(host: string): Promise<[number, number]> {
  * sends it from, feeding RTP packets to a handler. Emits `close` once.
  */
 export class RtpIngest extends EventEmitter {
-  readonly counters: IngestCounters = { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0 };
+  readonly #counters: IngestCounters = { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0, gapsOver50ms: 0, gapsOver100ms: 0, gapsOver250ms: 0 };
+  /** Arrival gaps of the accepted packets: a hole here came from FFmpeg (or its input). */
+  readonly #gaps = new PacketGaps();
   /** What FFmpeg must be told so that this ingest takes its output. */
   readonly sender: IngestSender;
   readonly #socket: Socket;
@@ -174,6 +181,15 @@ export class RtpIngest extends EventEmitter {
     return ingest;
   }
 
+  /** What this ingest counted so far (one object, updated in place). */
+  get counters(): IngestCounters {
+    const c = this.#counters;
+    c.gapsOver50ms = this.#gaps.over50ms;
+    c.gapsOver100ms = this.#gaps.over100ms;
+    c.gapsOver250ms = this.#gaps.over250ms;
+    return c;
+  }
+
   /** The bound UDP port FFmpeg must send RTP to. */
   get port(): number {
     return this.#port;
@@ -189,33 +205,34 @@ export class RtpIngest extends EventEmitter {
     if (verdict === 'ok') {
       // Even from FFmpeg's port, only the SSRC whepd chose is FFmpeg's output.
       if (msg.readUInt32BE(8) !== this.#ssrc) {
-        this.counters.junk++;
+        this.#counters.junk++;
         return;
       }
-      this.counters.packets++;
-      this.counters.bytes += msg.length;
+      this.#counters.packets++;
+      this.#counters.bytes += msg.length;
+      this.#gaps.passed(performance.now());
       this.#onPacket(msg);
     } else if (verdict === 'rtcp') {
-      this.counters.rtcp++;
+      this.#counters.rtcp++;
       this.#receiveRtcp(msg);
     } else {
-      this.counters.junk++;
+      this.#counters.junk++;
     }
   }
 
   #receiveOnRtcpPort(msg: Buffer): void {
     if (msg.length < 8 || (msg[0] as number) >> 6 !== 2 || !isRtcp(msg)) {
-      this.counters.junk++;
+      this.#counters.junk++;
       return;
     }
-    this.counters.rtcp++;
+    this.#counters.rtcp++;
     this.#receiveRtcp(msg);
   }
 
   #receiveRtcp(msg: Buffer): void {
     const report = readSenderReport(msg);
     if (!report || !this.#onSenderReport || report.ssrc !== this.#ssrc) return;
-    this.counters.senderReports++;
+    this.#counters.senderReports++;
     this.#onSenderReport(report);
   }
 

@@ -45,7 +45,7 @@ export interface StreamIdentity {
 /**
  * Packets and bytes handed to viewers, summed over viewers; and send gaps: packets of a track
  * handed over more than 50, 100 or 250 ms after the one before it, while the track had viewers
- * (counted once per fan-out, whatever the viewer count; see SendGaps).
+ * (counted once per fan-out, whatever the viewer count; see PacketGaps).
  */
 export interface OutCounters {
   videoPackets: number;
@@ -140,14 +140,25 @@ export interface HubStatus {
   retransmits: RetransmitCounters;
 }
 
+/** One track's ingest counters, summed over the runs. */
+export interface IngestFigures {
+  packets: number;
+  bytes: number;
+  junk: number;
+  gapsOver50ms: number;
+  gapsOver100ms: number;
+  gapsOver250ms: number;
+}
+
 /** What the stream's supervisor knows of its FFmpeg runs. */
 export interface RunStatus {
   restarts: number;
   pid: number | undefined;
   /** Whether video is re-encoded (undefined before the first probe). */
   transcoding: boolean | undefined;
-  video: { packets: number; bytes: number; junk: number };
-  audio: { packets: number; bytes: number; junk: number };
+  /** From FFmpeg, over all runs; gaps: packets that came over 50/100/250 ms after the one before. */
+  video: IngestFigures;
+  audio: IngestFigures;
   /** Bits per second arriving from FFmpeg, sampled once a second (0 when none runs). */
   inputBitrateBps: number;
   /** How long the current FFmpeg has run, in ms (0 when none runs). */

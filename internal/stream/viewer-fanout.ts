@@ -3,10 +3,9 @@
  * for the next keyframe (its SPS packet) once its track is open, audio flows at once, and packets
  * go out once per payload-type group. A LocalDelivery owns one, in the main process or in a shard.
  */
-import { sequenceNumber, setPayloadType } from '../rtp/index.js';
+import { PacketGaps, sequenceNumber, setPayloadType } from '../rtp/index.js';
 import type { PacketLookup } from '../rtp/index.js';
 import { PayloadTypeGroups } from './fanout.js';
-import { SendGaps } from './send-gaps.js';
 import { emptyOutCounters } from './types.js';
 import type { OutCounters, StreamViewer } from './types.js';
 
@@ -32,8 +31,8 @@ const MAX_REPLAY_PACKETS = 400;
 export class ViewerFanout<V extends StreamViewer = StreamViewer> {
   readonly #out: OutCounters = emptyOutCounters();
   /** Counted only while the track has viewers here: a gap with nobody watching is no hole. */
-  readonly #videoGaps = new SendGaps();
-  readonly #audioGaps = new SendGaps();
+  readonly #videoGaps = new PacketGaps();
+  readonly #audioGaps = new PacketGaps();
   readonly #video = new PayloadTypeGroups<V>((v, p) => v.sendVideo(p));
   readonly #audio = new PayloadTypeGroups<V>((v, p) => v.sendAudio(p));
   /** Viewers whose video waits for the next keyframe (SPS first). */
@@ -125,7 +124,7 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
     }
     if (this.#awaitingKeyframe.size > 0) this.#admit(packet, sps);
     const n = this.#video.size;
-    if (n > 0) this.#videoGaps.sent(this.#now());
+    if (n > 0) this.#videoGaps.passed(this.#now());
     else this.#videoGaps.forget();
     this.#out.videoPackets += n;
     this.#out.videoBytes += n * packet.length;
@@ -165,7 +164,7 @@ export class ViewerFanout<V extends StreamViewer = StreamViewer> {
   /** Hot path: one audio packet (SSRC already set). */
   audio(packet: Buffer): void {
     const n = this.#audio.size;
-    if (n > 0) this.#audioGaps.sent(this.#now());
+    if (n > 0) this.#audioGaps.passed(this.#now());
     else this.#audioGaps.forget();
     this.#out.audioPackets += n;
     this.#out.audioBytes += n * packet.length;

@@ -65,7 +65,7 @@ export interface FfmpegSupervisorOptions {
 const MONITOR_INTERVAL_MS = 1000;
 
 function emptyCounters(): IngestCounters {
-  return { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0 };
+  return { packets: 0, bytes: 0, junk: 0, rtcp: 0, senderReports: 0, gapsOver50ms: 0, gapsOver100ms: 0, gapsOver250ms: 0 };
 }
 
 /** One stream's FFmpeg supervisor. Emits `ingestReleased` after each run's sockets closed. */
@@ -123,6 +123,9 @@ export class FfmpegSupervisor extends EventEmitter {
       packets: done.packets + (live?.counters.packets ?? 0),
       bytes: done.bytes + (live?.counters.bytes ?? 0),
       junk: done.junk + (live?.counters.junk ?? 0),
+      gapsOver50ms: done.gapsOver50ms + (live?.counters.gapsOver50ms ?? 0),
+      gapsOver100ms: done.gapsOver100ms + (live?.counters.gapsOver100ms ?? 0),
+      gapsOver250ms: done.gapsOver250ms + (live?.counters.gapsOver250ms ?? 0),
     });
     return {
       restarts: this.#restarts,
@@ -274,7 +277,7 @@ export class FfmpegSupervisor extends EventEmitter {
     this.#runActive = false;
     for (const [ingest, into] of [[this.#videoIngest, this.#videoDone], [this.#audioIngest, this.#audioDone]] as const) {
       if (!ingest) continue;
-      for (const k of ['packets', 'bytes', 'junk', 'rtcp', 'senderReports'] as const) into[k] += ingest.counters[k];
+      for (const k of ['packets', 'bytes', 'junk', 'rtcp', 'senderReports', 'gapsOver50ms', 'gapsOver100ms', 'gapsOver250ms'] as const) into[k] += ingest.counters[k];
       ingest.close();
     }
     const released = this.#videoIngest !== undefined || this.#audioIngest !== undefined;
