@@ -124,36 +124,27 @@ export class Metrics {
       }
     });
     perKind('whepd_rtp_out_bytes_total', 'RTP bytes handed to viewers (summed over viewers).', (s) => [s.out.videoBytes, s.out.audioBytes]);
-    counter(
-      'whepd_rtp_in_gaps_total',
-      'Packets of a track that came from FFmpeg more than `over` seconds after the one before: holes made by FFmpeg or its input (an MPEG-TS input\'s audio comes in bursts).',
-      ['stream', 'kind', 'over'],
-      (c) => {
+    // Gap counters at two points of each track: over 50, 100 and 250 ms after the packet before.
+    const gaps = (name: string, help: string, pick: (s: StreamStatus, kind: 'video' | 'audio') => [number, number, number]) =>
+      counter(name, help, ['stream', 'kind', 'over'], (c) => {
         for (const s of sources.streams()) {
           for (const kind of ['video', 'audio'] as const) {
-            const g = s[kind];
-            c.inc({ stream: s.id, kind, over: '0.05' }, g.gapsOver50ms);
-            c.inc({ stream: s.id, kind, over: '0.1' }, g.gapsOver100ms);
-            c.inc({ stream: s.id, kind, over: '0.25' }, g.gapsOver250ms);
+            const [over50, over100, over250] = pick(s, kind);
+            c.inc({ stream: s.id, kind, over: '0.05' }, over50);
+            c.inc({ stream: s.id, kind, over: '0.1' }, over100);
+            c.inc({ stream: s.id, kind, over: '0.25' }, over250);
           }
         }
-      },
+      });
+    gaps(
+      'whepd_rtp_in_gaps_total',
+      "Packets of a track that came from FFmpeg more than `over` seconds after the one before: holes made by FFmpeg or its input (an MPEG-TS input's audio comes in bursts).",
+      (s, kind) => [s[kind].gapsOver50ms, s[kind].gapsOver100ms, s[kind].gapsOver250ms],
     );
-    counter(
+    gaps(
       'whepd_rtp_out_gaps_total',
-      'Packets of a track handed to its viewers more than `over` seconds after the one before (while it had viewers): holes made on whepd\'s side (FFmpeg, the aligner, a blocked event loop).',
-      ['stream', 'kind', 'over'],
-      (c) => {
-        for (const s of sources.streams()) {
-          const o = s.out;
-          c.inc({ stream: s.id, kind: 'video', over: '0.05' }, o.videoGapsOver50ms);
-          c.inc({ stream: s.id, kind: 'video', over: '0.1' }, o.videoGapsOver100ms);
-          c.inc({ stream: s.id, kind: 'video', over: '0.25' }, o.videoGapsOver250ms);
-          c.inc({ stream: s.id, kind: 'audio', over: '0.05' }, o.audioGapsOver50ms);
-          c.inc({ stream: s.id, kind: 'audio', over: '0.1' }, o.audioGapsOver100ms);
-          c.inc({ stream: s.id, kind: 'audio', over: '0.25' }, o.audioGapsOver250ms);
-        }
-      },
+      'Packets of a track handed to its viewers more than `over` seconds after the one before (while it had viewers); more than whepd_rtp_in_gaps_total is a hole made inside whepd (the aligner, a blocked event loop, a shard).',
+      (s, kind) => (kind === 'video' ? [s.out.videoGapsOver50ms, s.out.videoGapsOver100ms, s.out.videoGapsOver250ms] : [s.out.audioGapsOver50ms, s.out.audioGapsOver100ms, s.out.audioGapsOver250ms]),
     );
   }
 
