@@ -1,6 +1,6 @@
 import t from 'tap';
 import { MediaClock } from '../rtp/index.js';
-import { ENGAGE_SPREAD_MS, TrackAligner } from './track-aligner.js';
+import { ENGAGE_SPREAD_MS, START_HOLD_MAX_MS, TrackAligner } from './track-aligner.js';
 
 /** An RTP packet with just the timestamp set (the aligner reads nothing else). */
 function packet(ts: number): Buffer {
@@ -53,6 +53,23 @@ function rig(maxHoldMs = 1000) {
   return { aligner, clock, sent, leftLate, advance, video: (ms: number) => aligner.video(packet(ms * 90)), audio: (ms: number) => aligner.audio(packet(ms * 48)) };
 }
 
+/**
+ * Feeds `r` an MPEG-TS-like input for `untilMs` of media, in arrival order: video every 33 ms,
+ * arriving at `videoAt(ms)` (10 ms late unless told); audio every 20 ms, in bursts at each 300 ms
+ * boundary (5 ms after it), as FFmpeg sends audio PES packets.
+ */
+function feedBursty(r: ReturnType<typeof rig>, untilMs: number, videoAt = (ms: number) => ms + 10): number {
+  const arrivals: { at: number; send: () => void }[] = [];
+  for (let ms = 0; ms < untilMs; ms += 33) arrivals.push({ at: videoAt(ms), send: () => r.video(ms) });
+  for (let ms = 0; ms < untilMs; ms += 20) arrivals.push({ at: (Math.floor(ms / 300) + 1) * 300 + 5, send: () => r.audio(ms) });
+  arrivals.sort((a, b) => a.at - b.at);
+  for (const a of arrivals) {
+    r.advance(a.at);
+    a.send();
+  }
+  return arrivals.length;
+}
+
 t.test('a smooth input passes at once, in arrival order', async (t) => {
   const r = rig();
   for (let ms = 0; ms < 2000; ms += 20) {
@@ -61,27 +78,20 @@ t.test('a smooth input passes at once, in arrival order', async (t) => {
     r.video(ms);
   }
   t.equal(r.aligner.engaged, false, 'spread 10 ms: not engaged');
-  t.equal(r.aligner.held, 0, 'nothing held');
+  t.equal(r.aligner.held, 2, 'nothing held but the run\'s first packet of each track, until both had come (the same ms)');
   t.equal(r.sent.length, 200);
-  t.same(r.sent.slice(0, 4), ['a0', 'v0', 'a20', 'v20']);
+  // The run's first two (the same media time) leave together when both have come; then as they came.
+  t.same(r.sent.slice(0, 4), ['v0', 'a0', 'a20', 'v20']);
 });
 
 t.test('audio in 300 ms bursts: both tracks leave evenly on the media clock', async (t) => {
   const r = rig();
-  const arrivals: { at: number; send: () => void }[] = [];
-  // 6 s: video every 33 ms arriving 10 ms late; audio every 20 ms, in bursts at each 300 ms boundary.
-  for (let ms = 0; ms < 6000; ms += 33) arrivals.push({ at: ms + 10, send: () => r.video(ms) });
-  for (let ms = 0; ms < 6000; ms += 20) arrivals.push({ at: (Math.floor(ms / 300) + 1) * 300 + 5, send: () => r.audio(ms) });
-  arrivals.sort((a, b) => a.at - b.at);
   const before = r.sent.length;
-  for (const a of arrivals) {
-    r.advance(a.at);
-    a.send();
-  }
+  const arrived = feedBursty(r, 6000); // 6 s
   r.advance(7000);
   t.ok(r.aligner.engaged, `engaged (spread > ${ENGAGE_SPREAD_MS} ms)`);
   t.ok(r.aligner.held > 0, `${r.aligner.held} packets held`);
-  t.equal(r.sent.length - before, arrivals.length, 'every packet sent once');
+  t.equal(r.sent.length - before, arrived, 'every packet sent once');
   t.ok(r.aligner.delayMs >= 300 && r.aligner.delayMs <= 306, `common delay ${r.aligner.delayMs} ms: the bursts' worst lateness`);
   t.ok(r.aligner.maxHeldMs <= 1000, 'no hold over maxHoldMs');
   // After the first bursts (the window has seen the worst lateness), every packet of both tracks
@@ -159,14 +169,7 @@ t.test('a lateness seen in most of the window still sets the delay, even after a
   const r = rig();
   // Video every 33 ms arriving 10 ms late; audio in 300 ms bursts (as the first test), plus one
   // 900 ms video stall at 4.0 s. The common delay is the bursts' 300 ms, not the stall's 900 ms.
-  const arrivals: { at: number; send: () => void }[] = [];
-  for (let ms = 0; ms < 12000; ms += 33) arrivals.push({ at: ms >= 4000 && ms < 4900 ? 4910 : ms + 10, send: () => r.video(ms) });
-  for (let ms = 0; ms < 12000; ms += 20) arrivals.push({ at: (Math.floor(ms / 300) + 1) * 300 + 5, send: () => r.audio(ms) });
-  arrivals.sort((a, b) => a.at - b.at);
-  for (const a of arrivals) {
-    r.advance(a.at);
-    a.send();
-  }
+  feedBursty(r, 12000, (ms) => (ms >= 4000 && ms < 4900 ? 4910 : ms + 10));
   r.advance(13000);
   t.ok(r.aligner.engaged, 'engaged by the bursts');
   t.ok(r.aligner.delayMs >= 300 && r.aligner.delayMs <= 306, `common delay ${r.aligner.delayMs.toFixed(0)} ms: the bursts' lateness`);
@@ -174,4 +177,40 @@ t.test('a lateness seen in most of the window still sets the delay, even after a
   const spread = Math.max(...tail) - Math.min(...tail);
   t.ok(Math.max(...tail) <= 310, `after the stall both tracks leave 300-310 ms after their media time (worst ${Math.max(...tail).toFixed(0)})`);
   t.ok(spread <= 6, `evenly (spread ${spread.toFixed(1)} ms)`);
+});
+
+t.test('a run starts held until both tracks have come: an MPEG-TS start leaves no hole in the video', async (t) => {
+  const r = rig();
+  // Video every 33 ms arriving 10 ms late from 0 ms; audio in 300 ms bursts, the first at 305 ms
+  // (as FFmpeg sends an MPEG-TS input: video first, the first audio PES later). Before the start
+  // hold the first 300 ms of video left at once, then nothing until the delay had risen to the
+  // burst's lateness: a 300 ms hole.
+  feedBursty(r, 3000);
+  r.advance(4000);
+  t.ok((r.leftLate[0]?.late ?? 0) >= 300, `the first packet left with the common delay (${r.leftLate[0]?.late.toFixed(0)} ms late), not before the first audio came`);
+  const video = r.leftLate.filter((x) => x.what === 'v').map((x) => x.late);
+  t.ok(video.length > 60, `${video.length} video packets sent`);
+  const spread = Math.max(...video) - Math.min(...video);
+  t.ok(spread <= 6, `every video packet left 300-306 ms after its media time (spread ${spread.toFixed(1)} ms): no hole`);
+});
+
+t.test(`a run whose second track does not come starts after ${START_HOLD_MAX_MS} ms`, async (t) => {
+  const r = rig();
+  r.advance(10);
+  r.video(0);
+  r.advance(500);
+  r.video(490);
+  t.same(r.sent, [], 'held while only video has come');
+  r.advance(10 + START_HOLD_MAX_MS);
+  t.same(r.sent, ['v0', 'v490'], 'released by the timer');
+  r.advance(1100);
+  r.video(1090);
+  t.same(r.sent.at(-1), 'v1090', 'then passed at once (smooth)');
+  r.aligner.reset();
+  r.advance(2000);
+  r.audio(1990);
+  t.same(r.sent.at(-1), 'v1090', 'a reset starts the next run held again');
+  r.advance(2005);
+  r.video(1995);
+  t.same(r.sent.slice(-2), ['a1990', 'v1995'], 'in media-time order once both came');
 });

@@ -14,6 +14,15 @@
  * TS burst length), and both wait out FFmpeg's own send jitter. The hold is capped (maxHoldMs);
  * a packet never waits longer than that. Without a media clock (before FFmpeg's first sender
  * reports) packets pass at once.
+ *
+ * A run starts held: nothing leaves until both tracks have come (at most START_HOLD_MAX_MS), so
+ * the common delay is known before the first packet goes. An MPEG-TS input sends video first and
+ * its first audio burst 200-400 ms later; passed at once, the video left on a small delay that then
+ * jumped to the burst's lateness, a 350 ms hole in the video a viewer's first second (measured at a
+ * node-datachannel viewer: video at 0-162 ms, then nothing for 346 ms). Chromium's video jitter
+ * estimate grows on such a hole and shrinks slowly, so the A/V sync of an on-demand TS stream was
+ * still 120 ms audio-early 20 s after the join, converging in display-frame steps. A smooth input's
+ * tracks come within a few ms of each other, so its start waits that long.
  */
 import type { MediaClock } from '../rtp/index.js';
 
@@ -89,11 +98,23 @@ const DELAY_DECAY_PER_S = 20;
  * a file or RTMP input stays well under it (about 30 ms here, measured on a busy 2-core box).
  */
 export const ENGAGE_SPREAD_MS = 80;
+/**
+ * A run's first packets wait at most this long for the other track (ms; maxHoldMs if less). Both tracks always come
+ * (whepd maps one of each); an MPEG-TS input's first audio comes up to a PES length (0.5 s) after
+ * its first video, and the bound keeps a run whose other track is late from starting later still.
+ */
+export const START_HOLD_MAX_MS = 1000;
 
-/** A FIFO of packets with their release times; grows by doubling, never shrinks. */
+/**
+ * A FIFO of packets with their release times; grows by doubling, never shrinks. Each packet also
+ * keeps its media time and the latest it may leave, so a run's start can set the release times
+ * once the common delay is known.
+ */
 class HeldPackets {
   #packets: (Buffer | undefined)[] = new Array(64);
   #release = new Float64Array(64);
+  #media = new Float64Array(64);
+  #latest = new Float64Array(64);
   #head = 0;
   #size = 0;
 
@@ -106,12 +127,31 @@ class HeldPackets {
     return this.#size === 0 ? Infinity : (this.#release[this.#head] as number);
   }
 
-  push(packet: Buffer, release: number): void {
+  push(packet: Buffer, release: number, mediaMs: number, latest: number): void {
     if (this.#size === this.#packets.length) this.#grow();
     const i = (this.#head + this.#size) % this.#packets.length;
     this.#packets[i] = packet;
     this.#release[i] = release;
+    this.#media[i] = mediaMs;
+    this.#latest[i] = latest;
     this.#size++;
+  }
+
+  /**
+   * Sets every held packet's release to its media time plus `delay`, none past its latest (which
+   * is its arrival plus `maxHoldMs`). Returns the longest hold that makes (ms).
+   */
+  retime(delay: number, maxHoldMs: number): number {
+    const n = this.#packets.length;
+    let longest = 0;
+    for (let k = 0; k < this.#size; k++) {
+      const i = (this.#head + k) % n;
+      const latest = this.#latest[i] as number;
+      const release = Math.min((this.#media[i] as number) + delay, latest);
+      this.#release[i] = release;
+      if (release - latest + maxHoldMs > longest) longest = release - latest + maxHoldMs;
+    }
+    return longest;
   }
 
   shift(): Buffer {
@@ -132,12 +172,19 @@ class HeldPackets {
     const n = this.#packets.length;
     const packets: (Buffer | undefined)[] = new Array(n * 2);
     const release = new Float64Array(n * 2);
+    const media = new Float64Array(n * 2);
+    const latest = new Float64Array(n * 2);
     for (let k = 0; k < n; k++) {
-      packets[k] = this.#packets[(this.#head + k) % n];
-      release[k] = this.#release[(this.#head + k) % n] as number;
+      const i = (this.#head + k) % n;
+      packets[k] = this.#packets[i];
+      release[k] = this.#release[i] as number;
+      media[k] = this.#media[i] as number;
+      latest[k] = this.#latest[i] as number;
     }
     this.#packets = packets;
     this.#release = release;
+    this.#media = media;
+    this.#latest = latest;
     this.#head = 0;
   }
 }
@@ -162,6 +209,12 @@ export class TrackAligner {
   #delaySetAt = 0;
   #timer: unknown;
   #timerAt = Infinity;
+  /**
+   * The run's start hold: NaN until the first packet with a clock, then when it came, until both
+   * tracks have come (or START_HOLD_MAX_MS); Infinity once over.
+   */
+  #startedAt = NaN;
+  #startSeen = 0; // bit 1 video, bit 2 audio
   /** Packets held so far, and the longest hold (ms), for status. */
   held = 0;
   maxHeldMs = 0;
@@ -180,15 +233,15 @@ export class TrackAligner {
 
   /** Hot path: one video packet from the ingest. */
   video(packet: Buffer): void {
-    this.#take(this.#video, packet, this.#o.clock.videoNtpOf(packet.readUInt32BE(4)), this.#o.onVideo);
+    this.#take(this.#video, packet, this.#o.clock.videoNtpOf(packet.readUInt32BE(4)), this.#o.onVideo, 1);
   }
 
   /** Hot path: one audio packet from the ingest. */
   audio(packet: Buffer): void {
-    this.#take(this.#audio, packet, this.#o.clock.audioNtpOf(packet.readUInt32BE(4)), this.#o.onAudio);
+    this.#take(this.#audio, packet, this.#o.clock.audioNtpOf(packet.readUInt32BE(4)), this.#o.onAudio, 2);
   }
 
-  #take(queue: HeldPackets, packet: Buffer, mediaMs: number, send: (p: Buffer) => void): void {
+  #take(queue: HeldPackets, packet: Buffer, mediaMs: number, send: (p: Buffer) => void, track: number): void {
     if (this.#o.maxHoldMs <= 0 || Number.isNaN(mediaMs)) {
       // No clock yet (or alignment off): what is held goes first, then this one, in order.
       this.#flush(Infinity);
@@ -197,6 +250,18 @@ export class TrackAligner {
     }
     const now = this.#now();
     const delay = this.#updateDelay(now, now - mediaMs);
+    if (this.#startedAt !== Infinity) {
+      // The run's start: hold until both tracks have come, then release on the delay known by then.
+      if (Number.isNaN(this.#startedAt)) {
+        this.#startedAt = now;
+        this.#setStartTimer();
+      }
+      queue.push(packet, Infinity, mediaMs, now + this.#o.maxHoldMs);
+      this.held++;
+      this.#startSeen |= track;
+      if (this.#startSeen === 3 || now - this.#startedAt >= this.#startHoldMs()) this.#endStart(now);
+      return;
+    }
     if (!this.#engaged) {
       // A smooth input: forward as it came, since any hold would only add latency (and a receiver
       // whose A/V sync ignores small skews, as webrtc.org's ignores < 30 ms, would keep it).
@@ -209,7 +274,7 @@ export class TrackAligner {
       send(packet);
       return;
     }
-    queue.push(packet, release);
+    queue.push(packet, release, mediaMs, release);
     this.held++;
     if (release - now > this.maxHeldMs) this.maxHeldMs = release - now;
     this.#flush(now);
@@ -253,6 +318,35 @@ export class TrackAligner {
     return this.#engaged;
   }
 
+  /** The start hold's bound: START_HOLD_MAX_MS, or maxHoldMs if less (no packet waits longer). */
+  #startHoldMs(): number {
+    return Math.min(START_HOLD_MAX_MS, this.#o.maxHoldMs);
+  }
+
+  #setStartTimer(): void {
+    this.#timerAt = this.#startedAt + this.#startHoldMs();
+    this.#timer = this.#setTimer(() => this.#fire(), this.#startHoldMs());
+  }
+
+  /** Ends the start hold: what came is released on the common delay (at once if not engaged). */
+  #endStart(now: number): void {
+    this.#startedAt = Infinity;
+    if (this.#timer !== undefined) this.#clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    if (!this.#engaged) {
+      // A smooth start: all of it now, the two tracks merged in media-time order.
+      this.#video.retime(0, this.#o.maxHoldMs);
+      this.#audio.retime(0, this.#o.maxHoldMs);
+      this.#flush(Infinity);
+      return;
+    }
+    const longest = Math.max(this.#video.retime(this.#delay, this.#o.maxHoldMs), this.#audio.retime(this.#delay, this.#o.maxHoldMs));
+    if (longest > this.maxHeldMs) this.maxHeldMs = longest;
+    this.#flush(now);
+    this.#schedule(now);
+  }
+
   #schedule(now: number): void {
     const next = Math.min(this.#video.nextRelease, this.#audio.nextRelease);
     if (next === Infinity || next >= this.#timerAt) return;
@@ -265,6 +359,11 @@ export class TrackAligner {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = this.#now();
+    if (this.#startedAt !== Infinity && !Number.isNaN(this.#startedAt)) {
+      // Only one track came within START_HOLD_MAX_MS.
+      this.#endStart(now);
+      return;
+    }
     this.#flush(now);
     this.#schedule(now);
   }
@@ -294,5 +393,7 @@ export class TrackAligner {
     this.#engaged = false;
     this.#bucket = -1;
     this.#delay = NaN;
+    this.#startedAt = NaN;
+    this.#startSeen = 0;
   }
 }
