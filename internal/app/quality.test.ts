@@ -1,6 +1,6 @@
 /**
  * Integration: per-viewer reception from RTCP with real peers. libdatachannel's receiving
- * session reports RTT (LSR/DLSR) but always zero loss, so the loss case is a viewer that writes
+ * session reports RTT (LSR/DLSR) and no real loss on loopback, so the loss case is a viewer that writes
  * its own receiver reports, counting every 20th video packet as lost (5%): what whepd shows must
  * be what the viewer reported. A link with real loss is lossy-link.test.ts.
  */
@@ -43,7 +43,13 @@ for (const shards of [0, 1]) t.test(`GET /api/sessions shows a real viewer's RTT
   t.ok(q && q.receiverReports > 0, `receiver reports counted: ${JSON.stringify(q)}`);
   t.ok(q?.rttMs !== undefined && q.rttMs >= 0 && q.rttMs < 1000, `RTT on loopback ${q?.rttMs} ms`);
   t.equal(list[0]?.rttMs, q?.rttMs, 'the session\'s rttMs is the RTCP one');
-  t.equal(q?.video?.fractionLost, 0, `libdatachannel reports no loss: ${JSON.stringify(q?.video)}`);
+  // libdatachannel 0.24.5's receiving session counts loss by RFC 3550 appendix A.1 but starts
+  // without the probation (base 0): when the first sequence number it sees is below 3000
+  // (MAX_DROPOUT), its reports count that many lost, one join in 22. Nothing is lost on loopback,
+  // so whepd must show 0, or (reports made after the first video packet) that first number.
+  const first = v.video[0]?.seq;
+  const lost = q?.video?.packetsLost;
+  t.ok(lost === 0 || (first !== undefined && first < 3000 && lost === first), `whepd shows what libdatachannel reported: ${JSON.stringify(q?.video)}, first video sequence number ${first}`);
 });
 
 t.test('a viewer that reports 5% video loss shows about 5% in /api/sessions and the metrics, with RTT', async (t) => {
