@@ -214,3 +214,19 @@ t.test(`a run whose second track does not come starts after ${START_HOLD_MAX_MS}
   r.video(1995);
   t.same(r.sent.slice(-2), ['a1990', 'v1995'], 'in media-time order once both came');
 });
+
+t.test('a packet without a media clock ends the start hold: what was held leaves first, in media-time order', async (t) => {
+  const r = rig();
+  r.clock.reset();
+  r.clock.setVideo({ ntpMs: 1_000_000, rtp: 0 });
+  r.advance(10);
+  r.video(0);
+  r.advance(43);
+  r.video(33);
+  t.same(r.sent, [], 'video held, waiting for audio');
+  r.audio(0); // no audio clock yet
+  t.same(r.sent, ['v0', 'v33', 'a0'], 'the held video, then the audio');
+  r.advance(76);
+  r.video(66);
+  t.same(r.sent.at(-1), 'v66', 'the start is over: a smooth video passes at once');
+});

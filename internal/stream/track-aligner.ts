@@ -243,7 +243,9 @@ export class TrackAligner {
 
   #take(queue: HeldPackets, packet: Buffer, mediaMs: number, send: (p: Buffer) => void, track: number): void {
     if (this.#o.maxHoldMs <= 0 || Number.isNaN(mediaMs)) {
-      // No clock yet (or alignment off): what is held goes first, then this one, in order.
+      // No clock yet (or alignment off): what is held goes first, then this one, in order. A start
+      // hold ends here, so what it held leaves in media-time order, not as two unordered queues.
+      if (this.#starting) this.#endStart(this.#now());
       this.#flush(Infinity);
       send(packet);
       return;
@@ -318,6 +320,11 @@ export class TrackAligner {
     return this.#engaged;
   }
 
+  /** True while a run's first packets are held (see #startedAt). */
+  get #starting(): boolean {
+    return this.#startedAt !== Infinity && !Number.isNaN(this.#startedAt);
+  }
+
   /** The start hold's bound: START_HOLD_MAX_MS, or maxHoldMs if less (no packet waits longer). */
   #startHoldMs(): number {
     return Math.min(START_HOLD_MAX_MS, this.#o.maxHoldMs);
@@ -359,7 +366,7 @@ export class TrackAligner {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = this.#now();
-    if (this.#startedAt !== Infinity && !Number.isNaN(this.#startedAt)) {
+    if (this.#starting) {
       // Only one track came within START_HOLD_MAX_MS.
       this.#endStart(now);
       return;
