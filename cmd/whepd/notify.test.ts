@@ -18,6 +18,9 @@ while True:
     print(data.decode().replace("\\n", " "), flush=True)
 `;
 
+/** How long whepd may take to start and send READY=1. */
+const READY_WAIT_MS = 45000;
+
 t.test('whepd notifies READY=1 after it listens and STOPPING=1 on SIGTERM', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'whepd-notify-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,11 +44,19 @@ t.test('whepd notifies READY=1 after it listens and STOPPING=1 on SIGTERM', asyn
   const port = await freePort();
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify({ http: { listen: `127.0.0.1:${port}` }, webrtc: { bindAddress: '127.0.0.1' }, streams: [{ id: 'demo', input: 'fixtures/media/demo.mp4', loop: true }] }));
-  const whepd = execa('node', ['--import=tsx', 'cmd/whepd/main.ts', '--config', file], { reject: false, env: { NOTIFY_SOCKET: socketPath } });
+  const whepd = execa('node', ['--import=tsx', 'cmd/whepd/main.ts', '--config', file], { reject: false, all: true, env: { NOTIFY_SOCKET: socketPath } });
   t.teardown(() => {
     if (whepd.exitCode === null) whepd.kill('SIGKILL');
   });
-  await until(() => lines.some((l) => l.includes('READY=1')), 15000, 'READY=1');
+  // whepd's own log, as it comes, for the failure message.
+  let log = '';
+  whepd.all?.on('data', (d: Buffer) => (log += d.toString()));
+  // Bounded but generous: a busy box's first (cold tsx) start of whepd once took over 15 s in CI.
+  // On a timeout, say whether HTTP was up (READY=1 lost) or whepd had not started (slow start).
+  await until(() => lines.some((l) => l.includes('READY=1')), READY_WAIT_MS, 'READY=1').catch(async (err: Error) => {
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+    throw new Error(`${err.message}; /healthz ${health?.status ?? 'unreachable'}; whepd's log:\n${log}`);
+  });
   const ready = lines.find((l) => l.includes('READY=1'))!;
   t.match(ready, new RegExp(`MAINPID=${whepd.pid}`), 'names whepd as the main PID');
   const health = await fetch(`http://127.0.0.1:${port}/healthz`);
