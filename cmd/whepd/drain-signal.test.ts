@@ -1,16 +1,13 @@
 /** The real whepd process with cluster.drainTimeoutS: SIGTERM drains, waits for the viewer, exits 0. */
 import t from 'tap';
-import { execa } from 'execa';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WhepClient, freePort, releaseWebRtc } from '../../internal/testkit/index.js';
+import { WhepClient, WhepdProcess, freePort, releaseWebRtc } from '../../internal/testkit/index.js';
 
 t.teardown(releaseWebRtc);
 
-/** How long the stream may take to be live after the process started. */
-const READY_WAIT_MS = 45000;
 /** A start slower than this is logged (with whepd's output) so CI shows where the time went. */
 const SLOW_START_MS = 5000;
 
@@ -36,29 +33,15 @@ t.test('SIGTERM with cluster.drainTimeoutS: viewers keep playing, new POSTs 503,
     cluster: { agentPort, drainTimeoutS: 20 },
     streams: [{ id: 'demo', input: 'fixtures/media/demo.mp4', loop: true }],
   }));
-  const proc = execa('node', ['--import=tsx', 'cmd/whepd/main.ts', '--config', file], { reject: false, all: true, buffer: true });
-  t.teardown(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-  });
-  // whepd's own log, as it comes: a failure (or a slow start) shows where the time went.
-  let log = '';
-  proc.all?.on('data', (d: Buffer) => (log += d.toString()));
   const base = `http://127.0.0.1:${port}`;
-  const startedAt = Date.now();
-  // Bounded but generous: this test is about the drain, not how fast a busy box starts
-  // node, FFmpeg and the stream (usually 1-4 s; 10-15 s seen in CI, cause not yet known).
-  const deadline = startedAt + READY_WAIT_MS;
-  let ready: Response | undefined;
-  while ((ready = await fetch(`${base}/readyz`).catch(() => undefined))?.status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  const readyAfterMs = Date.now() - startedAt;
-  if (ready?.status !== 200) {
-    t.fail(`not ready within ${READY_WAIT_MS} ms: /readyz ${ready?.status ?? 'unreachable'} ${(await ready?.text()) ?? ''}\nwhepd's log:\n${log}`);
-    return;
-  }
-  if (readyAfterMs > SLOW_START_MS) t.comment(`ready only after ${readyAfterMs} ms; whepd's log:\n${log}`);
+  const whepd = WhepdProcess.spawn(file, base);
+  const proc = whepd.proc;
+  t.teardown(() => whepd.kill());
+  const readyAfterMs = await whepd.waitReady();
+  if (readyAfterMs > SLOW_START_MS) t.comment(`ready only after ${readyAfterMs} ms; whepd's log:\n${whepd.log}`);
   const viewer = await WhepClient.connect({ endpoint: `${base}/whep/demo` });
   t.teardown(() => viewer.close());
-  t.equal(viewer.post?.status, 201, `POST after /readyz 200 (${readyAfterMs} ms): ${viewer.post?.body ?? ''}`, { log });
+  t.equal(viewer.post?.status, 201, `POST after /readyz 200 (${readyAfterMs} ms): ${viewer.post?.body ?? ''}`, { log: whepd.log });
   await viewer.waitFor(() => viewer.video.length > 10, 8000, 'video');
   t.equal(await agent(agentPort), 'up ready 96%\n', '1 of the default 32 slots held');
 

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../internal/testkit/index.js';
+import { WHEPD_READY_WAIT_MS, WhepdProcess, freePort } from '../../internal/testkit/index.js';
 
 // Node has no unix datagram sockets, so a few lines of Python stand in for systemd's notify socket.
 const listener = `
@@ -17,9 +17,6 @@ while True:
     data = s.recv(4096)
     print(data.decode().replace("\\n", " "), flush=True)
 `;
-
-/** How long whepd may take to start and send READY=1. */
-const READY_WAIT_MS = 45000;
 
 t.test('whepd notifies READY=1 after it listens and STOPPING=1 on SIGTERM', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'whepd-notify-'));
@@ -44,24 +41,18 @@ t.test('whepd notifies READY=1 after it listens and STOPPING=1 on SIGTERM', asyn
   const port = await freePort();
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify({ http: { listen: `127.0.0.1:${port}` }, webrtc: { bindAddress: '127.0.0.1' }, streams: [{ id: 'demo', input: 'fixtures/media/demo.mp4', loop: true }] }));
-  const whepd = execa('node', ['--import=tsx', 'cmd/whepd/main.ts', '--config', file], { reject: false, all: true, env: { NOTIFY_SOCKET: socketPath } });
-  t.teardown(() => {
-    if (whepd.exitCode === null) whepd.kill('SIGKILL');
-  });
-  // whepd's own log, as it comes, for the failure message.
-  let log = '';
-  whepd.all?.on('data', (d: Buffer) => (log += d.toString()));
-  // Bounded but generous: a busy box's first (cold tsx) start of whepd once took over 15 s in CI.
+  const whepd = WhepdProcess.spawn(file, `http://127.0.0.1:${port}`, { NOTIFY_SOCKET: socketPath });
+  t.teardown(() => whepd.kill());
   // On a timeout, say whether HTTP was up (READY=1 lost) or whepd had not started (slow start).
-  await until(() => lines.some((l) => l.includes('READY=1')), READY_WAIT_MS, 'READY=1').catch(async (err: Error) => {
+  await until(() => lines.some((l) => l.includes('READY=1')), WHEPD_READY_WAIT_MS, 'READY=1').catch(async (err: Error) => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-    throw new Error(`${err.message}; /healthz ${health?.status ?? 'unreachable'}; whepd's log:\n${log}`);
+    throw new Error(`${err.message}; /healthz ${health?.status ?? 'unreachable'}; whepd's log:\n${whepd.log}`);
   });
   const ready = lines.find((l) => l.includes('READY=1'))!;
-  t.match(ready, new RegExp(`MAINPID=${whepd.pid}`), 'names whepd as the main PID');
+  t.match(ready, new RegExp(`MAINPID=${whepd.proc.pid}`), 'names whepd as the main PID');
   const health = await fetch(`http://127.0.0.1:${port}/healthz`);
   t.equal(health.status, 200, 'HTTP is listening when READY=1 arrives');
-  whepd.kill('SIGTERM');
+  whepd.proc.kill('SIGTERM');
   await until(() => lines.some((l) => l.includes('STOPPING=1')), 5000, 'STOPPING=1');
-  t.equal((await whepd).exitCode, 0);
+  t.equal((await whepd.proc).exitCode, 0);
 });

@@ -1,10 +1,9 @@
 /** The real whepd process: SIGHUP reload (valid and invalid), SIGTERM drain, no FFmpeg left behind. */
 import t from 'tap';
-import { execa } from 'execa';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventClient, freePort, processRunning } from '../../internal/testkit/index.js';
+import { EventClient, WhepdProcess, freePort, processRunning } from '../../internal/testkit/index.js';
 
 /** FFmpeg processes whose parent is `pid` (ffprobe runs and exits around them, so filter by name). */
 function ffmpegChildren(pid: number): number[] {
@@ -45,14 +44,13 @@ t.test('whepd reloads on SIGHUP, rejects a bad config, and drains on SIGTERM', a
     streams: ids.map((id) => ({ id, input: 'fixtures/media/demo.mp4', loop: true })),
   });
   writeFileSync(file, JSON.stringify(config(['one'])));
-  const proc = execa('node', ['--import=tsx', 'cmd/whepd/main.ts', '--config', file], { reject: false, all: true, buffer: true });
-  t.teardown(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-  });
   const base = `http://127.0.0.1:${port}`;
+  const whepd = WhepdProcess.spawn(file, base);
+  const proc = whepd.proc;
+  t.teardown(() => whepd.kill());
   const known = async (id: string) => (await fetch(`${base}/whep/${id}`).catch(() => undefined))?.status === 204;
   const ready = async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200;
-  await until(ready, 15000, 'whepd to be ready');
+  await whepd.waitReady();
 
   writeFileSync(file, JSON.stringify(config(['one', 'two'])));
   proc.kill('SIGHUP');
@@ -90,12 +88,11 @@ t.test('SIGTERM sends reconnect to every event stream before whepd ends the sess
     webrtc: { bindAddress: '127.0.0.1', handshakeTimeoutMs: 60000, reconnectDelayMs: 500 },
     streams: [{ id: 'one', input: 'fixtures/media/demo.mp4', loop: true }],
   }));
-  const proc = execa('node', ['--import=tsx', 'cmd/whepd/main.ts', '--config', file], { reject: false, all: true, buffer: true });
-  t.teardown(() => {
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-  });
   const base = `http://127.0.0.1:${port}`;
-  await until(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 15000, 'whepd to be ready');
+  const whepd = WhepdProcess.spawn(file, base);
+  const proc = whepd.proc;
+  t.teardown(() => whepd.kill());
+  await whepd.waitReady();
   const offer = readFileSync('fixtures/offers/chromium-recvonly.sdp', 'utf8');
   const events: EventClient[] = [];
   for (let i = 0; i < 2; i++) {

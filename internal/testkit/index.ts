@@ -7,6 +7,7 @@ export { answerTrack } from './sdp.js';
 export { spsSize, spsSizeFromPayload } from './h264-sps.js';
 export { StunServer } from './stun-server.js';
 export { freePort, freeUdpPort, processRunning } from './process.js';
+export { WhepdProcess, WHEPD_READY_WAIT_MS } from './whepd-process.js';
 export { ANSWER, FRAG, FakePeer, FakeStream, OWN, RESTART, SDP, cand, noH264, offer, post, rig, withSession } from './whep-rig.js';
 export type { Rig } from './whep-rig.js';
 export { EventClient } from './event-client.js';
