@@ -202,10 +202,12 @@ export class FfmpegSupervisor extends EventEmitter {
     const started = Date.now();
     const o = this.#o;
     const { probe, transcode } = await planVideo(o, this.#abort.signal);
+    const planned = Date.now();
     this.#transcoding = transcode;
     const sink = o.sink;
     this.#videoIngest = await RtpIngest.open({ payloadType: VIDEO_PT, onPacket: sink.video, onSenderReport: (r) => sink.senderReport('video', r) });
     this.#audioIngest = await RtpIngest.open({ payloadType: AUDIO_PT, onPacket: sink.audio, onSenderReport: (r) => sink.senderReport('audio', r) });
+    const bound = Date.now();
     if (this.#closed || this.#idleStopping) return { code: null, signal: null, reason: 'stopped by whepd', stderrTail: [], uptimeMs: Date.now() - started };
     const args = buildFfmpegArgs({
       input: o.input,
@@ -229,7 +231,10 @@ export class FfmpegSupervisor extends EventEmitter {
     this.#process = proc;
     this.#startedAt = Date.now();
     this.#monitor(proc);
-    this.#log.info({ pid: proc.pid, transcode, videoCodec: o.videoCodec ?? 'h264', video: probe.video, audio: probe.audio, ports: this.ingestPorts }, 'ffmpeg started');
+    // Where the run's start went (ms): the input probes, binding the ingest sockets, the spawn. A
+    // start once took 12.7 s between "whepd listening" and this line on a quiet box, cause unknown.
+    const startMs = { probe: planned - started, bind: bound - planned, spawn: this.#startedAt - bound };
+    this.#log.info({ pid: proc.pid, transcode, videoCodec: o.videoCodec ?? 'h264', video: probe.video, audio: probe.audio, ports: this.ingestPorts, startMs }, 'ffmpeg started');
     return proc.exited;
   }
 
