@@ -25,6 +25,8 @@ import { measureLipSync } from './in-page-lip-sync.js';
 import { sampleSyncStats } from './in-page-sync-stats.js';
 import type { SyncSnapshot } from './in-page-sync-stats.js';
 import { describe, figures, ms } from './lip-sync-figures.js';
+import { describeSync, summarizeSync } from './sync-summary.js';
+import type { SyncSummary } from './sync-summary.js';
 import type { Figures } from './lip-sync-figures.js';
 import { JanusViewer, mountPorts, startJanus } from './janus-process.js';
 import type { Janus, MountPorts } from './janus-process.js';
@@ -53,52 +55,6 @@ const INPUTS = (process.env.REF_INPUTS ?? 'sync-mp4,sync-high').split(',').map((
   return { ...ALL_INPUTS[i]!, ports: mountPorts(i + 1) };
 });
 
-/** Chromium's sync counters over the window, in ms. */
-interface SyncSummary {
-  videoJitterBufferMs: number;
-  videoTargetMs: number;
-  videoMinimumMs: number;
-  audioJitterBufferMs: number;
-  audioTargetMs: number;
-  audioMinimumMs: number;
-  /** video minus audio estimatedPlayoutTimestamp, median and range over the snapshots. */
-  playoutSkewMs?: { median: number; min: number; max: number };
-  /** inbound-rtp interarrival jitter (RFC 3550), median over the snapshots. */
-  videoJitterMs: number;
-  audioJitterMs: number;
-  /** media-playout: mean totalPlayoutDelay per sample (audio output), when reported. */
-  audioPlayoutDelayMs?: number;
-}
-
-const mid = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1] ?? NaN;
-
-function summarize(s: readonly SyncSnapshot[]): SyncSummary | undefined {
-  const a = s[0];
-  const b = s[s.length - 1];
-  if (!a?.video || !a.audio || !b?.video || !b.audio || a === b) return undefined;
-  const per = (k: 'jitterBufferDelay' | 'jitterBufferTargetDelay' | 'jitterBufferMinimumDelay', m: 'video' | 'audio') =>
-    ((b[m]![k] - a[m]![k]) / Math.max(1, b[m]!.jitterBufferEmittedCount - a[m]!.jitterBufferEmittedCount)) * 1000;
-  const skews = s
-    .map((x) => (x.video?.estimatedPlayoutTimestamp !== undefined && x.audio?.estimatedPlayoutTimestamp !== undefined ? x.video.estimatedPlayoutTimestamp - x.audio.estimatedPlayoutTimestamp : undefined))
-    .filter((v): v is number => v !== undefined)
-    .sort((x, y) => x - y);
-  const out: SyncSummary = {
-    videoJitterBufferMs: per('jitterBufferDelay', 'video'),
-    videoTargetMs: per('jitterBufferTargetDelay', 'video'),
-    videoMinimumMs: per('jitterBufferMinimumDelay', 'video'),
-    audioJitterBufferMs: per('jitterBufferDelay', 'audio'),
-    audioTargetMs: per('jitterBufferTargetDelay', 'audio'),
-    audioMinimumMs: per('jitterBufferMinimumDelay', 'audio'),
-    videoJitterMs: mid(s.map((x) => (x.video?.jitter ?? NaN) * 1000)),
-    audioJitterMs: mid(s.map((x) => (x.audio?.jitter ?? NaN) * 1000)),
-  };
-  if (skews.length) out.playoutSkewMs = { median: skews[skews.length >> 1]!, min: skews[0]!, max: skews[skews.length - 1]! };
-  if (a.playout && b.playout && b.playout.totalSamplesCount > a.playout.totalSamplesCount) {
-    out.audioPlayoutDelayMs = ((b.playout.totalPlayoutDelay - a.playout.totalPlayoutDelay) / (b.playout.totalSamplesCount - a.playout.totalSamplesCount)) * 1000;
-  }
-  return out;
-}
-
 /** One measurement: which server, which input, the figures and the machine's load. */
 interface Row {
   round: number;
@@ -125,7 +81,7 @@ async function measure(page: Page, row: Row): Promise<void> {
   if (w.reconnected) throw new Error('the player reconnected during the measurement');
   row.f = figures(row.input, w);
   row.snapshots = st.snapshots;
-  const sync = summarize(st.snapshots);
+  const sync = summarizeSync(st.snapshots);
   if (sync) row.sync = sync;
 }
 
@@ -239,11 +195,7 @@ async function measureJanus(ctx: BrowserContext, janus: Janus, pageUrl: string, 
 
 function line(r: Row): string {
   const s = r.sync;
-  const sync = s
-    ? `; Chromium: video jb ${s.videoJitterBufferMs.toFixed(0)} ms (target ${s.videoTargetMs.toFixed(0)}, min ${s.videoMinimumMs.toFixed(0)}), audio jb ${s.audioJitterBufferMs.toFixed(0)} ms (target ${s.audioTargetMs.toFixed(0)}, min ${s.audioMinimumMs.toFixed(0)}), interarrival jitter video ${s.videoJitterMs.toFixed(1)} / audio ${s.audioJitterMs.toFixed(1)} ms` +
-      (s.playoutSkewMs ? `, est. playout video-audio ${s.playoutSkewMs.median.toFixed(0)} ms (${s.playoutSkewMs.min.toFixed(0)}..${s.playoutSkewMs.max.toFixed(0)})` : ', no estimatedPlayoutTimestamp') +
-      (s.audioPlayoutDelayMs !== undefined ? `, media-playout delay ${s.audioPlayoutDelayMs.toFixed(1)} ms` : ', no media-playout')
-    : '';
+  const sync = s ? `; ${describeSync(s)}` : '';
   return `round ${r.round} ${r.server} ${r.input} (load ${r.load.join(' ')}): ${r.f ? describe(r.f) + sync : `not measured: ${r.error}`}`;
 }
 

@@ -80,8 +80,15 @@ export interface LipSyncWindow {
  * MediaStreamTrackProcessor chunks of a remote track are stamped when the audio renderer pulls them
  * for the device (read on the page 0.2-0.4 ms later, median), and media-playout reports the
  * device's delay from there. A media element has no media-playout stats, so 'element' keeps the tap.
+ *
+ * `settleMs`: the taps (AudioContext, track processor, frame callback) start at once and counting
+ * starts this much later. Why: started at the window, they disturbed what they measure. In 3 of
+ * 16 windows by hand on 2026-12-01 Chromium's own skew estimate jumped by 26-155 ms in the first
+ * seconds of the window, NetEq then removed 1526-7475 samples (0-654 in the other 13), and the
+ * offsets settled 15-25 ms further audio-early than before it; two CI failures (median -57 and
+ * -63 ms) had the same start. Started with the settle, any such jolt is over before counting.
  */
-export async function measureLipSync(arg: { ms: number; source: 'player' | 'element' }): Promise<LipSyncWindow> {
+export async function measureLipSync(arg: { ms: number; source: 'player' | 'element'; settleMs?: number }): Promise<LipSyncWindow> {
   type Player = { video: HTMLVideoElement; pc?: RTCPeerConnection };
   const player = (window as unknown as { whepPlayer?: Player }).whepPlayer;
   const video = arg.source === 'player' ? player?.video : document.querySelector('video');
@@ -152,19 +159,21 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
   let bright = false;
   let lastPresented: number | undefined;
   let running = true;
+  // Counting starts after the settle (see arg.settleMs); the taps run from here.
+  let collecting = false;
   const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
     if (!running) return;
     const missed = lastPresented !== undefined && meta.presentedFrames - lastPresented > 1;
-    if (missed && lastPresented !== undefined) missedFrames += meta.presentedFrames - lastPresented - 1;
+    if (collecting && missed && lastPresented !== undefined) missedFrames += meta.presentedFrames - lastPresented - 1;
     lastPresented = meta.presentedFrames;
-    frames++;
+    if (collecting) frames++;
     g.drawImage(video, 0, 0, 32, 18);
     const px = g.getImageData(0, 0, 32, 18).data;
     let sum = 0;
     for (let i = 0; i < px.length; i += 4) sum += 0.299 * (px[i] ?? 0) + 0.587 * (px[i + 1] ?? 0) + 0.114 * (px[i + 2] ?? 0);
     const luma = sum / (px.length / 4);
     // fixtures/README.md: flash frames have mean luma ~235, the rest stays below ~70.
-    if (luma > 200 && !bright) {
+    if (collecting && luma > 200 && !bright) {
       // A frame the callback did not see just before may have been the flash's first one.
       if (missed) uncertainFlashes++;
       else flashes.push(meta.expectedDisplayTime);
@@ -209,13 +218,13 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
       while (running) {
         const { value, done } = await reader.read();
         if (done || !value) break;
-        readLags.push(performance.now() - value.timestamp / 1000);
+        if (collecting) readLags.push(performance.now() - value.timestamp / 1000);
         if (samples.length < value.numberOfFrames) samples = new Float32Array(value.numberOfFrames);
         value.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
         for (let i = 0; i < value.numberOfFrames; i++) {
           if (Math.abs(samples[i] ?? 0) <= 0.3) continue;
           const us = value.timestamp + (i * 1e6) / value.sampleRate;
-          if (us - lastLoudUs > 300000) sinkOnsetsUs.push(us);
+          if (collecting && us - lastLoudUs > 300000) sinkOnsetsUs.push(us);
           lastLoudUs = us;
         }
         value.close();
@@ -226,6 +235,8 @@ export async function measureLipSync(arg: { ms: number; source: 'player' | 'elem
   const audioReceiver = pc?.getReceivers().find((r) => r.track.kind === 'audio');
   let arrivalHoleMs = 0;
   let arrivalsDone: Promise<void> = Promise.resolve();
+  await new Promise((r) => setTimeout(r, arg.settleMs ?? 0));
+  collecting = true;
   const audioStart = await counters();
   const windowStart = performance.now();
   scannedUntil = ctx.currentTime;

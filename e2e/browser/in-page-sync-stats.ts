@@ -14,6 +14,14 @@ export interface InboundSync {
   estimatedPlayoutTimestamp?: number;
   /** RFC 3550 interarrival jitter (s), as the receiver computes it now. */
   jitter: number;
+  /** Video only (0 for audio): decode time and frame assembly time summed (s), and their counts. */
+  totalDecodeTime: number;
+  framesDecoded: number;
+  totalAssemblyTime: number;
+  framesAssembledFromMultiplePackets: number;
+  /** Loss as the receiver counts it, and the NACKs it sent. */
+  packetsLost: number;
+  nackCount: number;
 }
 
 /** One getStats() snapshot; `at` is the report's timestamp (ms). */
@@ -37,6 +45,12 @@ export async function sampleSyncStats(arg: { ms: number; everyMs: number }): Pro
     jitterBufferMinimumDelay: num(e, 'jitterBufferMinimumDelay'),
     jitterBufferEmittedCount: num(e, 'jitterBufferEmittedCount'),
     jitter: num(e, 'jitter'),
+    totalDecodeTime: num(e, 'totalDecodeTime'),
+    framesDecoded: num(e, 'framesDecoded'),
+    totalAssemblyTime: num(e, 'totalAssemblyTime'),
+    framesAssembledFromMultiplePackets: num(e, 'framesAssembledFromMultiplePackets'),
+    packetsLost: num(e, 'packetsLost'),
+    nackCount: num(e, 'nackCount'),
     ...(typeof e.estimatedPlayoutTimestamp === 'number' ? { estimatedPlayoutTimestamp: e.estimatedPlayoutTimestamp } : {}),
   });
   const snapshots: SyncSnapshot[] = [];

@@ -72,6 +72,10 @@ export interface Figures {
   arrivalHoleMs?: number;
   /** What the sender saw over the window, when it can tell (av-sync.ts adds whepd's). */
   sender?: string;
+  /** What the receiver's own A/V sync counters said over the window (sync-summary.ts). */
+  receiver?: string;
+  /** Chromium's own A/V skew estimate over the window (video minus audio estimatedPlayoutTimestamp, median, ms). */
+  receiverSkewMs?: number;
   missedFrames: number;
   frames: number;
   /** Player only: media-playout's output delay, and the WebAudio tap's figures (the former method). */
@@ -143,6 +147,7 @@ export function describe(f: Figures): string {
     (f.tap && f.outputDelayMs !== undefined
       ? `; audio output delay ${f.outputDelayMs.toFixed(1)} ms (media-playout); the WebAudio tap heard the beeps ${f.tap.laterMs.toFixed(1)} ms later: median ${ms(f.tap.medianMs)} ms, worst ${ms(f.tap.worstMs)} ms by it`
       : '') +
-    (f.sender ? `; ${f.sender}` : '')
+    (f.sender ? `; ${f.sender}` : '') +
+    (f.receiver ? `; ${f.receiver}` : '')
   );
 }
