@@ -83,10 +83,10 @@ const HOLE_GAP_OVER = '0.1';
 // every time.
 const MAX_STRETCH = 0.01;
 // Chromium's A/V sync does not act on a skew its own model puts under 30 ms (kMinDeltaMs), and
-// on this box that model reads the audio 30-45 ms later than Chromium's own playout estimate
-// (video minus audio estimatedPlayoutTimestamp, from whepd's sender reports): it steps the video
-// delay up in ~15 ms steps from the audio-late start, and where the last step lands can leave the
-// audio early by more than BT.1359's 45 ms (two clean-clone CI runs on 2026-12-01: -57, -63 ms).
+// that model is not Chromium's own playout estimate (video minus audio estimatedPlayoutTimestamp,
+// from whepd's sender reports): from the audio-late start it raises the video delay in ~15 ms
+// steps until the model is content, and where the last step leaves the estimate can be past
+// BT.1359's 45 ms (two clean-clone CI runs on 2026-12-01: -57, -63 ms).
 // 42 windows by hand that day with Chromium's estimate in the line: measured minus estimated
 // -16..+21 ms in every one; the three that ended at or near the gate read -44, -45 and +50 ms
 // measured against -42, -47 and +38 ms estimated, steady over the window, nothing concealed, no

@@ -85,8 +85,8 @@ export interface LipSyncWindow {
  * starts this much later. Why: started at the window, they disturbed what they measure. In 3 of
  * 16 windows by hand on 2026-12-01 Chromium's own skew estimate jumped by 26-155 ms in the first
  * seconds of the window, NetEq then removed 1526-7475 samples (0-654 in the other 13), and the
- * offsets settled 15-25 ms further audio-early than before it; two CI failures (median -57 and
- * -63 ms) had the same start. Started with the settle, any such jolt is over before counting.
+ * offsets settled 15-25 ms further audio-early than before it; a CI failure (median -57 ms) began
+ * the same way. Started with the settle, any such jolt is over before counting.
  */
 export async function measureLipSync(arg: { ms: number; source: 'player' | 'element'; settleMs?: number }): Promise<LipSyncWindow> {
   type Player = { video: HTMLVideoElement; pc?: RTCPeerConnection };
