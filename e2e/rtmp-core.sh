@@ -172,7 +172,7 @@ wait_ready() {
 viewers() {
   curl -s -m 2 "$BASE/metrics" 2>/dev/null | awk '$1 == "whepd_viewers{stream=\"cam\"}" { print $2 }'
 }
-whepd_tail() { tail -n 3 "$TMP/whepd.log" | tr '\n' ' ' | cut -c1-300; }
+whepd_tail() { tail -n 6 "$TMP/whepd.log" | tr '\n' ' ' | cut -c1-1500; }
 
 if ms=$(wait_ready 200 30); then
   pass "ready" "/readyz 200 after ${ms} ms"
@@ -233,10 +233,13 @@ fi
 stop "$PUB_PID"
 note "publisher stopped"
 T0=$(date +%s%N)
-if ms=$(wait_ready 503 15); then
+# Bounded and generous: the stall timeout (10 s) plus stopGraceMs (2 s) and a monitor tick took
+# 12.4-14.1 s in 27 clean-clone runs, and 19.3 s once (2026-12-01, quiet); a 15 s bound measured
+# the machine. The time is in the line either way.
+if ms=$(wait_ready 503 30); then
   pass "publisher-gone/not-ready" "/readyz 503 ${ms} ms after the publisher stopped"
 else
-  fail "publisher-gone/not-ready" "/readyz still $(code /readyz) 15 s after the publisher stopped; whepd: $(whepd_tail)"
+  fail "publisher-gone/not-ready" "/readyz still $(code /readyz) 30 s after the publisher stopped; whepd: $(whepd_tail)"
 fi
 if [ "$held" = 1 ]; then
   v=
