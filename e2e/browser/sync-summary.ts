@@ -58,9 +58,7 @@ export function summarizeSync(all: readonly SyncSnapshot[], from = 0): SyncSumma
     const n = (x.video?.jitterBufferEmittedCount ?? 0) - (p.video?.jitterBufferEmittedCount ?? 0);
     return n > 0 ? (((x.video?.jitterBufferTargetDelay ?? 0) - (p.video?.jitterBufferTargetDelay ?? 0)) / n) * 1000 : NaN;
   });
-  const series = s
-    .map((x) => (x.video?.estimatedPlayoutTimestamp !== undefined && x.audio?.estimatedPlayoutTimestamp !== undefined ? x.video.estimatedPlayoutTimestamp - x.audio.estimatedPlayoutTimestamp : undefined))
-    .filter((v): v is number => v !== undefined);
+  const series = s.map(skewOf).filter((v): v is number => v !== undefined);
   const skews = [...series].sort((x, y) => x - y);
   const out: SyncSummary = {
     videoJitterBufferMs: per('jitterBufferDelay', 'video'),
